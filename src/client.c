@@ -1,0 +1,172 @@
+/*
+ * client.c - the life of one client connection on its worker thread.
+ *
+ * client_new() acquires everything a client owns and client_finish()
+ * releases it; client_finish() is the only way out, so every connection
+ * is logged exactly once and nothing leaks on an error path.
+ */
+#include "client.h"
+#include "conf.h"
+#include "errcode.h"
+#include "log.h"
+#include "logformat.h"
+#include "os.h"
+#include "service.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct client *client_new(struct service *svc, os_sock_t fd,
+			  const struct net_addr *peer)
+{
+	struct client *cl = calloc(1, sizeof(*cl));
+	struct sockaddr_storage ss;
+	os_socklen_t sl = sizeof(ss);
+
+	if (cl == NULL)
+		return NULL;
+	cl->svc = svc;
+	cl->conf = svc->conf;
+	cl->gen = svc->gen;
+	cl->cl_sock = fd;
+	cl->srv_sock = OS_BADSOCK;
+	cl->cl_peer = *peer;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		net_from_sockaddr(&cl->cl_local, (struct sockaddr *)&ss, sl);
+	cl->start_ms = os_monotonic_ms();
+	service_ref(svc);
+	conf_gen_ref(cl->gen);
+	os_atomic_inc(&svc->active);
+	return cl;
+}
+
+void client_main(void *arg)
+{
+	struct client *cl = arg;
+
+	client_finish(cl, cl->conf->proto->handle(cl));
+}
+
+void client_set_text(struct client *cl, const char *text)
+{
+	char *t = strdup(text ? text : "");
+
+	if (t == NULL)
+		return;
+	free(cl->text);
+	cl->text = t;
+}
+
+void client_log(struct client *cl, int err)
+{
+	const struct svc_conf *sc = cl->conf;
+	struct log_record rec;
+	struct net_addr req = cl->req.addr;
+	char line[LOGFORMAT_MAXLINE];
+	uint64_t now = os_monotonic_ms();
+	size_t n;
+
+	cl->logged = 1;
+	if (sc->log != NULL) {
+		memset(&rec, 0, sizeof(rec));
+		os_realtime(&rec.now);
+		rec.duration_ms = now - cl->start_ms;
+		rec.service = sc->proto->logname;
+		rec.port = net_get_port(&sc->listen);
+		rec.err = err;
+		rec.user = cl->cred.user;
+		rec.client = &cl->cl_peer;
+		rec.local = &cl->cl_local;
+		rec.external = &cl->srv_local;
+		rec.remote = &cl->srv_peer;
+		if (req.len != 0)
+			net_set_port(&req, cl->req.port);
+		rec.requested = &req;
+		rec.host = cl->req.host;
+		rec.bytes_in = cl->stats.bytes_from_server;
+		rec.bytes_out = cl->stats.bytes_from_client;
+		rec.hops = cl->hops;
+		rec.text = cl->text ? cl->text : "";
+		n = logformat_expand(line, sizeof(line), sc->logformat, &rec);
+		log_sink_write(sc->log, line, n);
+	}
+	/* The next record of this connection covers only what follows. */
+	memset(&cl->stats, 0, sizeof(cl->stats));
+	cl->start_ms = now;
+}
+
+static void wipe(char *s)
+{
+	if (s == NULL)
+		return;
+	/* volatile stores: the compiler may not drop a wipe before free */
+	for (volatile char *p = s; *p; p++)
+		*p = 0;
+	free(s);
+}
+
+void client_finish(struct client *cl, int err)
+{
+	struct service *svc = cl->svc;
+
+	if (!cl->logged)
+		client_log(cl, err);
+	if (cl->srv_sock != OS_BADSOCK)
+		os_sock_close(cl->srv_sock);
+	if (cl->cl_sock != OS_BADSOCK)
+		os_sock_close(cl->cl_sock);
+	wipe(cl->cred.password);
+	wipe(cl->cred.user);
+	free(cl->req.host);
+	free(cl->text);
+	conf_gen_unref(cl->gen);
+	os_atomic_dec(&svc->active);
+	free(cl);
+	service_release(svc);
+}
+
+int client_connect(struct client *cl)
+{
+	const struct svc_conf *sc = cl->conf;
+	const struct net_addr *src;
+	struct net_addr dst;
+	struct sockaddr_storage ss;
+	os_socklen_t sl = sizeof(ss);
+	int err = 0;
+
+	if (cl->req.addr.len != 0) {
+		dst = cl->req.addr;
+	} else if (cl->req.host == NULL ||
+		   net_resolve(cl->req.host, sc->family, &dst) != 0) {
+		return ERR_HOST_NOT_FOUND;
+	}
+	if (net_family(&dst) != AF_UNIX)
+		net_set_port(&dst, cl->req.port);
+	cl->req.addr = dst;
+	src = net_family(&dst) == AF_INET6 ? &sc->external6 : &sc->external4;
+	if (net_family(&dst) == AF_UNIX)
+		src = NULL;
+	cl->srv_sock = net_connect(&dst, src, svc_timeout_ms(cl->gen, TO_CONNECT),
+				   sc->opts_server, sc->maxseg, &err);
+	if (cl->srv_sock == OS_BADSOCK)
+		return ERR_CONNECT;
+	cl->srv_peer = dst;
+	if (getsockname(cl->srv_sock, (struct sockaddr *)&ss, &sl) == 0)
+		net_from_sockaddr(&cl->srv_local, (struct sockaddr *)&ss, sl);
+	return 0;
+}
+
+int client_relay(struct client *cl, int idle_timeout_ms)
+{
+	const struct svc_conf *sc = cl->conf;
+	struct relay_opts o;
+
+	relay_opts_default(&o);
+	o.idle_timeout_ms = idle_timeout_ms;
+	o.linger_ms = svc_timeout_ms(cl->gen, TO_LINGER);
+	o.bufsize = sc->bufsize;
+	o.splice = sc->splice != 0;
+	o.halfclose = sc->halfclose;
+	return relay_tcp(cl->cl_sock, cl->srv_sock, NULL, 0, NULL, 0, &o,
+			 &cl->stats);
+}

@@ -1,0 +1,76 @@
+/*
+ * client.h - one accepted connection and the steps a handler calls.
+ *
+ * The worker thread owns its struct client: no lock.  client_new() and
+ * client_finish() are the matched pair; client_finish() is the only exit
+ * (closes sockets, writes the access record once, drops the generation
+ * reference, wipes secrets, frees).
+ */
+#ifndef PX_CLIENT_H
+#define PX_CLIENT_H
+
+#include <stdint.h>
+#include "net.h"
+#include "relay.h"
+
+struct service;
+struct svc_conf;
+struct conf_gen;
+
+/* What was asked. */
+struct request {
+	char *host;                 /* requested host name, or NULL */
+	uint16_t port;
+	struct net_addr addr;       /* requested address, once known */
+	unsigned command;           /* ACL operation bits */
+};
+
+/* Credentials presented by the client (wiped on free). */
+struct credentials {
+	char *user;
+	char *password;
+};
+
+struct client {
+	struct service *svc;
+	const struct svc_conf *conf;
+	struct conf_gen *gen;        /* referenced for the client's life */
+	os_sock_t cl_sock;           /* client side */
+	os_sock_t srv_sock;          /* server side, OS_BADSOCK if none */
+	struct net_addr cl_peer;     /* %C %c */
+	struct net_addr cl_local;    /* %i */
+	struct net_addr srv_peer;    /* %R %r */
+	struct net_addr srv_local;   /* %e */
+	struct request req;
+	struct credentials cred;
+	struct relay_stats stats;
+	uint64_t start_ms;           /* monotonic, for %D */
+	int hops;                    /* %h */
+	char *text;                  /* %T */
+	int logged;                  /* a record was written */
+};
+
+/* Create the client for an accepted socket (takes ownership of fd). */
+struct client *client_new(struct service *svc, os_sock_t fd,
+			  const struct net_addr *peer);
+/* Worker thread body: runs the handler, then client_finish. */
+void client_main(void *arg);
+/* The only exit: log with err (unless already logged), close, free. */
+void client_finish(struct client *cl, int err);
+
+/* Set the %T text (copied). */
+void client_set_text(struct client *cl, const char *text);
+/* Write an access record now and reset the byte counters and start
+ * time, as 3proxy does for each HTTP request and interim record. */
+void client_log(struct client *cl, int err);
+
+/* Resolve req.host (or use req.addr) and connect to it within the
+ * CONNECT timeout, from the service's external address.  Sets srv_sock,
+ * srv_peer, srv_local.  Returns 0 or an errcode.h code. */
+int client_connect(struct client *cl);
+
+/* Relay client <-> server with the service's options and the given
+ * timeout slot.  Returns the relay's code. */
+int client_relay(struct client *cl, int idle_timeout_ms);
+
+#endif

@@ -1,0 +1,595 @@
+/*
+ * conf_cmds.c - the command table: one row per config command.
+ *
+ * A row gives the name, the argument counts (including the command word;
+ * max 0 = unlimited, as in 3proxy's table) and the handler.  Handlers of
+ * settings live here; commands owned by a bigger module point into it.
+ * Later features add rows here; plugins add rows at run time.
+ */
+#include "conf.h"
+#include "log.h"
+#include "net.h"
+#include "os.h"
+#include "plugin.h"
+#include "service.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#ifndef _WIN32
+#include <sys/resource.h>
+#endif
+
+/* ---- commands of features that are not in this build yet ----------------
+ * --check accepts them (their argument counts are still verified), so a
+ * config can be validated before the feature lands; a real start refuses
+ * them loudly rather than running with, say, an ACL silently ignored. */
+static int cmd_later(struct conf_ctx *ctx, int argc, char **argv)
+{
+	if (ctx->mode == CONF_CHECK)
+		return 0;
+	conf_error(ctx, "'%s' is not supported by this build yet", argv[0]);
+	return 1;
+}
+
+/* Commands provided by a plugin that has not been loaded. */
+static int cmd_needs_plugin(struct conf_ctx *ctx, int argc, char **argv)
+{
+	if (ctx->mode == CONF_CHECK)
+		return 0;
+	conf_error(ctx, "'%s' needs its plugin: load it first with `plugin`",
+		   argv[0]);
+	return 1;
+}
+
+/* ---- network and capacity ------------------------------------------------ */
+
+static int cmd_internal(struct conf_ctx *ctx, int argc, char **argv)
+{
+	struct net_addr a;
+	int rc;
+
+	if (net_parse_ip(argv[1], &a) == 0) {
+		ctx->cur.internal = a;
+		return 0;
+	}
+	rc = net_parse_unix(argv[1], &a);
+	if (rc == 0) {
+		ctx->cur.internal = a;
+		return 0;
+	}
+	if (rc == -2) {
+		conf_error(ctx, "internal: unsupported Unix socket address %s",
+			   argv[1]);
+		return 1;
+	}
+	/* A name is resolved once; 3proxy never fails this command and
+	 * keeps the previous address when it cannot use the value. */
+	if (ctx->mode == CONF_RUN && net_resolve(argv[1], NET_PREF_4, &a) == 0)
+		ctx->cur.internal = a;
+	else if (ctx->mode == CONF_RUN)
+		conf_warning(ctx, "internal: cannot use '%s', keeping the "
+			     "previous address", argv[1]);
+	return 0;
+}
+
+static int cmd_external(struct conf_ctx *ctx, int argc, char **argv)
+{
+	struct net_addr a;
+
+	if (net_parse_ip(argv[1], &a) != 0) {
+		if (strchr(argv[1], ':') != NULL || !net_is_hostname(argv[1])) {
+			conf_error(ctx, "external: invalid address '%s'",
+				   argv[1]);
+			return 1;
+		}
+		if (ctx->mode == CONF_CHECK)
+			return 0;
+		if (net_resolve(argv[1], NET_PREF_46, &a) != 0) {
+			conf_error(ctx, "external: cannot resolve '%s'",
+				   argv[1]);
+			return 1;
+		}
+	}
+	if (net_family(&a) == AF_INET6)
+		ctx->cur.external6 = a;
+	else
+		ctx->cur.external4 = a;
+	return 0;
+}
+
+static void warn_nofile(struct conf_ctx *ctx, long maxconn)
+{
+#ifndef _WIN32
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+	    && (rlim_t)(2 * maxconn) > rl.rlim_cur)
+		conf_warning(ctx, "current open file ulimits are too low "
+			     "(cur: %lu/max: %lu), maxconn requires at least "
+			     "%ld for every running service",
+			     (unsigned long)rl.rlim_cur,
+			     (unsigned long)rl.rlim_max, 2 * maxconn);
+#endif
+}
+
+static int cmd_maxconn(struct conf_ctx *ctx, int argc, char **argv)
+{
+	long v;
+
+	if (conf_parse_long(argv[1], 1, 10000000, &v) != 0) {
+		conf_error(ctx, "maxconn: invalid value '%s'", argv[1]);
+		return 1;
+	}
+	ctx->cur.maxconn = (int)v;
+	warn_nofile(ctx, v);
+	return 0;
+}
+
+static int cmd_backlog(struct conf_ctx *ctx, int argc, char **argv)
+{
+	long v;
+
+	if (conf_parse_long(argv[1], 0, 1000000000, &v) != 0) {
+		conf_error(ctx, "backlog: invalid value '%s'", argv[1]);
+		return 1;
+	}
+	ctx->cur.backlog = (int)v;
+	return 0;
+}
+
+static int cmd_stacksize(struct conf_ctx *ctx, int argc, char **argv)
+{
+	long v;
+
+	if (conf_parse_long(argv[1], -(1L << 24), 1L << 28, &v) != 0) {
+		conf_error(ctx, "stacksize: invalid value '%s'", argv[1]);
+		return 1;
+	}
+	ctx->cur.stacksize = v;
+	return 0;
+}
+
+static int cmd_maxseg(struct conf_ctx *ctx, int argc, char **argv)
+{
+	long v;
+
+	if (conf_parse_long(argv[1], 0, 65535, &v) != 0) {
+		conf_error(ctx, "maxseg: invalid value '%s'", argv[1]);
+		return 1;
+	}
+	ctx->gen->maxseg = (int)v;
+	return 0;
+}
+
+static int cmd_timeouts(struct conf_ctx *ctx, int argc, char **argv)
+{
+	int i;
+	long v;
+
+	/* Values past the 11th slot are ignored, as in 3proxy. */
+	for (i = 1; i < argc && i <= TO_COUNT; i++) {
+		if (conf_parse_long(argv[i], 1, 2000000, &v) != 0) {
+			conf_error(ctx, "invalid timeout: %s", argv[i]);
+			return 1;
+		}
+		ctx->gen->timeouts[i - 1] = (int)v;
+	}
+	return 0;
+}
+
+/* ---- process control -------------------------------------------------------- */
+
+static int cmd_noop(struct conf_ctx *ctx, int argc, char **argv)
+{
+	return 0;
+}
+
+static int cmd_daemon(struct conf_ctx *ctx, int argc, char **argv)
+{
+	conf_add_effect(ctx, EFF_DAEMON, NULL, -1, -1, NULL);
+	return 0;
+}
+
+static int cmd_pidfile(struct conf_ctx *ctx, int argc, char **argv)
+{
+	conf_add_effect(ctx, EFF_PIDFILE, argv[1], -1, -1, NULL);
+	return 0;
+}
+
+static int cmd_system(struct conf_ctx *ctx, int argc, char **argv)
+{
+	conf_add_effect(ctx, EFF_SYSTEM, argv[1], -1, -1, NULL);
+	return 0;
+}
+
+/* Resolve a user or group name; 0 and unknown names are refused (3proxy
+ * never drops to root).  In --check an unknown name is only a warning:
+ * the account may exist where the config is deployed. */
+static int lookup_id(struct conf_ctx *ctx, const char *what, const char *name,
+		     long (*lookup)(const char *), long *out)
+{
+	long id = lookup(name);
+
+	if (id == 0) {
+		conf_error(ctx, "%s: refusing to use id 0 ('%s')", what, name);
+		return -1;
+	}
+	if (id < 0) {
+		if (ctx->mode == CONF_CHECK) {
+			conf_warning(ctx, "%s: unknown name '%s'", what, name);
+			*out = -1;
+			return 0;
+		}
+		conf_error(ctx, "%s: unknown name '%s'", what, name);
+		return -1;
+	}
+	*out = id;
+	return 0;
+}
+
+static int cmd_setuid(struct conf_ctx *ctx, int argc, char **argv)
+{
+	long id;
+
+	if (lookup_id(ctx, "setuid", argv[1], os_lookup_uid, &id) != 0)
+		return 1;
+	conf_add_effect(ctx, EFF_SETUID, NULL, id, -1, NULL);
+	return 0;
+}
+
+static int cmd_setgid(struct conf_ctx *ctx, int argc, char **argv)
+{
+	long id;
+
+	if (lookup_id(ctx, "setgid", argv[1], os_lookup_gid, &id) != 0)
+		return 1;
+	conf_add_effect(ctx, EFF_SETGID, NULL, -1, id, NULL);
+	return 0;
+}
+
+static int cmd_chroot(struct conf_ctx *ctx, int argc, char **argv)
+{
+	long uid = -1, gid = -1;
+	char *dir = conf_strdup(ctx, argv[1]);
+	size_t n;
+
+	if (dir == NULL)
+		return 1;
+	n = strlen(dir);
+	while (n > 1 && (dir[n - 1] == '/' || dir[n - 1] == '\\'))
+		dir[--n] = '\0';
+	if ((argc > 2 && lookup_id(ctx, "chroot", argv[2], os_lookup_uid,
+				   &uid) != 0) ||
+	    (argc > 3 && lookup_id(ctx, "chroot", argv[3], os_lookup_gid,
+				   &gid) != 0)) {
+		free(dir);
+		return 1;
+	}
+	conf_add_effect(ctx, EFF_CHROOT, dir, uid, gid, NULL);
+	free(dir);
+	return 0;
+}
+
+static int cmd_config(struct conf_ctx *ctx, int argc, char **argv)
+{
+	char *p = conf_strdup(ctx, argv[1]);
+
+	if (p == NULL)
+		return 1;
+	free(ctx->gen->config_path);
+	ctx->gen->config_path = p;
+	return 0;
+}
+
+static int cmd_monitor(struct conf_ctx *ctx, int argc, char **argv)
+{
+	struct conf_gen *g = ctx->gen;
+	int64_t mt, sz;
+	char **m;
+
+	if (os_file_stat(argv[1], &mt, &sz) != 0) {
+		conf_warning(ctx, "file %s doesn't exist: not monitored",
+			     argv[1]);
+		return 0;
+	}
+	m = realloc(g->monitors, sizeof(*m) * (size_t)(g->nmonitors + 1));
+	if (m == NULL)
+		return 21;
+	g->monitors = m;
+	m[g->nmonitors] = conf_strdup(ctx, argv[1]);
+	if (m[g->nmonitors] == NULL)
+		return 21;
+	g->nmonitors++;
+	return 0;
+}
+
+static int cmd_include(struct conf_ctx *ctx, int argc, char **argv)
+{
+	FILE *f;
+	int rc, stop;
+
+	if (ctx->depth >= CONF_MAX_INCLUDE_DEPTH) {
+		conf_error(ctx, "include: nested too deeply");
+		return 1;
+	}
+	f = fopen(argv[1], "r");
+	if (f == NULL) {
+		if (ctx->mode == CONF_CHECK) {
+			conf_warning(ctx, "cannot open included file %s: %s",
+				     argv[1], strerror(errno));
+			return 0;
+		}
+		conf_error(ctx, "cannot open included file %s: %s", argv[1],
+			   strerror(errno));
+		return 1;
+	}
+	ctx->depth++;
+	stop = ctx->stop;
+	rc = conf_run_stream(ctx, f, argv[1]);
+	/* `end` inside an include ends only the include. */
+	ctx->stop = stop;
+	ctx->depth--;
+	fclose(f);
+	return rc == 0 ? 0 : 1;
+}
+
+/* `writable`: the admin page may later rewrite the config file; the
+ * file is re-read from its path on reload, so nothing else to keep. */
+static int cmd_writable(struct conf_ctx *ctx, int argc, char **argv)
+{
+	return 0;
+}
+
+/* ---- logging ----------------------------------------------------------------- */
+
+static int cmd_log(struct conf_ctx *ctx, int argc, char **argv)
+{
+	struct conf_gen *g = ctx->gen;
+	struct log_sink *s = NULL;
+	char err[256];
+
+	ctx->cur.log_seen = 1;
+	if (argc < 2) {
+		s = log_sink_stdout();
+	} else if (strcmp(argv[1], "/dev/null") == 0) {
+		s = NULL;
+	} else if (argv[1][0] == '&' || strcmp(argv[1], "radius") == 0) {
+		return cmd_later(ctx, argc, argv);
+	} else if (argv[1][0] == '@') {
+		if (ctx->mode == CONF_RUN)
+			s = log_sink_syslog(argv[1] + 1);
+	} else {
+		if (argc > 2 && ctx->mode == CONF_RUN)
+			conf_warning(ctx, "log: rotation is not supported by "
+				     "this build yet; logging without it");
+		if (ctx->mode == CONF_RUN) {
+			s = log_sink_file(argv[1], err, sizeof(err));
+			if (s == NULL) {
+				conf_error(ctx, "log: cannot open %s: %s",
+					   argv[1], err);
+				return 1;
+			}
+		}
+	}
+	if (g->log)
+		log_sink_unref(g->log);
+	g->log = s;
+	ctx->cur.log = s;
+	return 0;
+}
+
+static int cmd_logformat(struct conf_ctx *ctx, int argc, char **argv)
+{
+	char *f = conf_strdup(ctx, argv[1]);
+
+	if (f == NULL)
+		return 21;
+	free(ctx->gen->logformat);
+	ctx->gen->logformat = f;
+	ctx->cur.logformat = f;
+	return 0;
+}
+
+static int cmd_rotate(struct conf_ctx *ctx, int argc, char **argv)
+{
+	long v;
+
+	if (conf_parse_long(argv[1], 0, 1000000, &v) != 0) {
+		conf_error(ctx, "rotate: invalid value '%s'", argv[1]);
+		return 1;
+	}
+	ctx->gen->rotate = (int)v;
+	return 0;
+}
+
+static int cmd_logdump(struct conf_ctx *ctx, int argc, char **argv)
+{
+	char *end;
+
+	ctx->cur.logdump_in = strtoull(argv[1], &end, 10);
+	ctx->cur.logdump_out = argc > 2 ? strtoull(argv[2], &end, 10) : 0;
+	return 0;
+}
+
+/* ---- access control (the ACL itself comes with its own module) ------------ */
+
+static int cmd_flush(struct conf_ctx *ctx, int argc, char **argv)
+{
+	/* Starts a new, empty ACL for later services. */
+	return 0;
+}
+
+static int cmd_nolog(struct conf_ctx *ctx, int argc, char **argv)
+{
+	/* nolog marks the last ACE; this build's ACL is always empty. */
+	if (ctx->mode == CONF_CHECK)
+		return 0;
+	conf_error(ctx, "chaining error: last ACL entry was not "
+		   "\"allow\" or \"deny\"");
+	return 1;
+}
+
+static int cmd_force(struct conf_ctx *ctx, int argc, char **argv)
+{
+	ctx->cur.force = strcmp(argv[0], "force") == 0;
+	return 0;
+}
+
+/* ---- services ------------------------------------------------------------------ */
+
+static int cmd_service_line(struct conf_ctx *ctx, int argc, char **argv)
+{
+	struct svc_conf *sc = svc_conf_parse(ctx, argc, argv);
+	struct conf_gen *g = ctx->gen;
+	struct svc_conf **v;
+
+	if (sc == NULL)
+		return 40;
+	if (sc->proto->handle == NULL && sc->proto->dgram_run == NULL &&
+	    ctx->mode == CONF_RUN) {
+		conf_error(ctx, "service '%s' is not supported by this build "
+			   "yet", argv[0]);
+		svc_conf_free(sc);
+		return 40;
+	}
+	v = realloc(g->svcs, sizeof(*v) * (size_t)(g->nsvcs + 1));
+	if (v == NULL) {
+		svc_conf_free(sc);
+		return 21;
+	}
+	g->svcs = v;
+	v[g->nsvcs++] = sc;
+	conf_add_effect(ctx, EFF_SERVICE, NULL, -1, -1, sc);
+	return 0;
+}
+
+/* ---- the table ----------------------------------------------------------------- */
+
+#define LATER(name, min, max) { name, min, max, cmd_later, "later" }
+#define PLUGIN(name, min, max, p) { name, min, max, cmd_needs_plugin, p }
+
+static const struct conf_cmd builtin[] = {
+	/* services */
+	{ "proxy", 1, 0, cmd_service_line, NULL },
+	{ "socks", 1, 0, cmd_service_line, NULL },
+	{ "pop3p", 1, 0, cmd_service_line, NULL },
+	{ "imapp", 1, 0, cmd_service_line, NULL },
+	{ "smtpp", 1, 0, cmd_service_line, NULL },
+	{ "ftppr", 1, 0, cmd_service_line, NULL },
+	{ "tlspr", 1, 0, cmd_service_line, NULL },
+	{ "auto", 1, 0, cmd_service_line, NULL },
+	{ "admin", 1, 0, cmd_service_line, NULL },
+	{ "dnspr", 1, 0, cmd_service_line, NULL },
+	{ "tcppm", 4, 0, cmd_service_line, NULL },
+	{ "udppm", 4, 0, cmd_service_line, NULL },
+	/* network, capacity, process */
+	{ "internal", 2, 2, cmd_internal, NULL },
+	{ "external", 2, 2, cmd_external, NULL },
+	{ "maxconn", 2, 2, cmd_maxconn, NULL },
+	{ "backlog", 2, 2, cmd_backlog, NULL },
+	{ "stacksize", 2, 2, cmd_stacksize, NULL },
+	{ "maxseg", 2, 2, cmd_maxseg, NULL },
+	{ "timeouts", 2, 0, cmd_timeouts, NULL },
+	{ "daemon", 1, 1, cmd_daemon, NULL },
+	{ "service", 1, 1, cmd_noop, NULL },
+	{ "pidfile", 2, 2, cmd_pidfile, NULL },
+	{ "system", 2, 2, cmd_system, NULL },
+	{ "setuid", 2, 2, cmd_setuid, NULL },
+	{ "setgid", 2, 2, cmd_setgid, NULL },
+	{ "chroot", 2, 4, cmd_chroot, NULL },
+	{ "config", 2, 2, cmd_config, NULL },
+	{ "monitor", 2, 2, cmd_monitor, NULL },
+	{ "include", 2, 2, cmd_include, NULL },
+	{ "writable", 1, 1, cmd_writable, NULL },
+	{ "plugin", 3, 0, plugin_cmd, NULL },
+	/* logging */
+	{ "log", 1, 0, cmd_log, NULL },
+	{ "logformat", 2, 2, cmd_logformat, NULL },
+	{ "rotate", 2, 2, cmd_rotate, NULL },
+	{ "logdump", 2, 3, cmd_logdump, NULL },
+	LATER("archiver", 3, 0),
+	/* access control */
+	{ "flush", 1, 1, cmd_flush, NULL },
+	{ "nolog", 1, 1, cmd_nolog, NULL },
+	{ "force", 1, 1, cmd_force, NULL },
+	{ "noforce", 1, 1, cmd_force, NULL },
+	LATER("auth", 2, 0),
+	LATER("users", 1, 0),
+	LATER("authcache", 2, 4),
+	LATER("allow", 1, 0),
+	LATER("deny", 1, 0),
+	LATER("redirect", 3, 0),
+	LATER("parent", 5, 0),
+	LATER("parentretries", 2, 2),
+	LATER("weight", 2, 2),
+	LATER("delimchar", 2, 2),
+	LATER("radius", 3, 0),
+	/* limits */
+	LATER("bandlimin", 2, 0),
+	LATER("bandlimout", 2, 0),
+	LATER("nobandlimin", 1, 0),
+	LATER("nobandlimout", 1, 0),
+	LATER("counter", 2, 4),
+	LATER("countin", 4, 0),
+	LATER("countout", 4, 0),
+	LATER("countall", 4, 0),
+	LATER("nocountin", 1, 0),
+	LATER("nocountout", 1, 0),
+	LATER("nocountall", 1, 0),
+	LATER("connlim", 4, 0),
+	LATER("noconnlim", 1, 0),
+	LATER("filtermaxsize", 2, 2),
+	/* name service */
+	LATER("nserver", 2, 2),
+	LATER("authnserver", 2, 2),
+	LATER("fakeresolve", 1, 1),
+	LATER("nscache", 2, 2),
+	LATER("nscache6", 2, 2),
+	LATER("nsrecord", 3, 3),
+	LATER("dialer", 2, 2),
+	/* built-in TLS */
+	LATER("ssl_mitm", 1, 1), LATER("ssl_nomitm", 1, 1),
+	LATER("ssl_serv", 1, 1), LATER("ssl_noserv", 1, 1),
+	LATER("ssl_cli", 1, 1), LATER("ssl_nocli", 1, 1),
+	LATER("ssl_client_verify", 1, 1), LATER("ssl_client_no_verify", 1, 1),
+	LATER("ssl_server_verify", 1, 1), LATER("ssl_server_no_verify", 1, 1),
+	LATER("ssl_server_cert", 1, 2), LATER("ssl_server_key", 1, 2),
+	LATER("ssl_client_cert", 1, 2), LATER("ssl_client_key", 1, 2),
+	LATER("ssl_server_ca_file", 1, 2), LATER("ssl_server_ca_key", 1, 2),
+	LATER("ssl_server_ca_dir", 1, 2), LATER("ssl_server_ca_store", 1, 2),
+	LATER("ssl_client_ca_file", 1, 2), LATER("ssl_client_ca_dir", 1, 2),
+	LATER("ssl_client_ca_store", 1, 2),
+	LATER("ssl_client_ciphersuites", 1, 2),
+	LATER("ssl_server_ciphersuites", 1, 2),
+	LATER("ssl_client_cipher_list", 1, 2),
+	LATER("ssl_server_cipher_list", 1, 2),
+	LATER("ssl_client_min_proto_version", 1, 2),
+	LATER("ssl_client_max_proto_version", 1, 2),
+	LATER("ssl_server_min_proto_version", 1, 2),
+	LATER("ssl_server_max_proto_version", 1, 2),
+	LATER("ssl_client_sni", 1, 2), LATER("ssl_client_mode", 1, 2),
+	LATER("ssl_client_alpn", 1, 0), LATER("ssl_certcache", 2, 2),
+	/* built-in PCRE */
+	LATER("pcre", 4, 0), LATER("pcre_rewrite", 5, 0),
+	LATER("pcre_extend", 2, 0), LATER("pcre_options", 2, 0),
+	/* provided by bundled plugins */
+	PLUGIN("transparent", 1, 0, "TransparentPlugin"),
+	PLUGIN("notransparent", 1, 0, "TransparentPlugin"),
+	PLUGIN("trafcorrect", 1, 0, "TrafficPlugin"),
+	PLUGIN("file_cachedir", 1, 0, "FilePlugin"),
+	PLUGIN("file_preview", 1, 0, "FilePlugin"),
+	PLUGIN("ldapconnect", 1, 0, "LdapPlugin"),
+	PLUGIN("ldapsbase", 1, 0, "LdapPlugin"),
+	PLUGIN("ldapattr", 1, 0, "LdapPlugin"),
+	PLUGIN("ldapaccess", 1, 0, "LdapPlugin"),
+	PLUGIN("ldapuserenv", 1, 0, "LdapPlugin"),
+	PLUGIN("ldaptrafgroup", 1, 0, "LdapPlugin"),
+	PLUGIN("ldapdircount", 1, 0, "LdapPlugin"),
+};
+
+const struct conf_cmd *conf_builtin_cmds(size_t *n)
+{
+	*n = sizeof(builtin) / sizeof(builtin[0]);
+	return builtin;
+}

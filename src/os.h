@@ -1,0 +1,112 @@
+/*
+ * os.h - the platform layer.
+ *
+ * Everything that differs between POSIX systems and Windows lives behind
+ * these few functions and types, so the rest of the daemon has no #ifdef
+ * in its logic.  os_posix.c and os_win32.c each implement all of it; the
+ * build picks one.
+ */
+#ifndef PX_OS_H
+#define PX_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+typedef SOCKET os_sock_t;
+#define OS_BADSOCK INVALID_SOCKET
+typedef int os_socklen_t;
+typedef SRWLOCK os_mutex_t;
+#define OS_MUTEX_INIT SRWLOCK_INIT
+typedef struct pollfd os_pollfd_t;
+#else
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+typedef int os_sock_t;
+#define OS_BADSOCK (-1)
+typedef socklen_t os_socklen_t;
+typedef pthread_mutex_t os_mutex_t;
+#define OS_MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
+typedef struct pollfd os_pollfd_t;
+#endif
+
+/* ---- atomics: plain counters shared between threads ---------------- */
+#define os_atomic_inc(p) __atomic_add_fetch((p), 1, __ATOMIC_SEQ_CST)
+#define os_atomic_dec(p) __atomic_sub_fetch((p), 1, __ATOMIC_SEQ_CST)
+#define os_atomic_add(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
+#define os_atomic_load(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define os_atomic_store(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+
+/* ---- start-up ------------------------------------------------------- */
+/* Once per process: socket library, signal dispositions for threads. */
+int os_init(void);
+
+/* ---- threads and locks ---------------------------------------------- */
+typedef struct os_thread os_thread_t;   /* opaque; joinable handle */
+typedef void (*os_thread_fn)(void *arg);
+
+/* Start a detached thread with the given stack size (0 = system default).
+ * All signals are blocked in the new thread.  Returns 0 or -1. */
+int os_thread_detached(os_thread_fn fn, void *arg, size_t stacksize);
+/* Start a joinable thread; *out receives a handle for os_thread_join. */
+int os_thread_joinable(os_thread_t **out, os_thread_fn fn, void *arg,
+		       size_t stacksize);
+void os_thread_join(os_thread_t *t);
+unsigned long os_thread_id(void);
+unsigned long os_process_id(void);
+
+void os_mutex_init(os_mutex_t *m);
+void os_mutex_lock(os_mutex_t *m);
+void os_mutex_unlock(os_mutex_t *m);
+void os_mutex_destroy(os_mutex_t *m);
+
+/* ---- clocks ---------------------------------------------------------- */
+uint64_t os_monotonic_ms(void);          /* for intervals and timeouts */
+void os_realtime(struct timespec *ts);   /* wall clock, for log records */
+void os_sleep_ms(unsigned ms);
+int os_localtime(time_t t, struct tm *out);
+int os_gmtime(time_t t, struct tm *out);
+
+/* ---- sockets --------------------------------------------------------- */
+int os_sock_close(os_sock_t s);
+int os_sock_nonblock(os_sock_t s, int on);
+int os_sock_errno(void);                 /* last socket error code */
+int os_errno_is_wouldblock(int err);
+int os_errno_is_inprogress(int err);
+int os_errno_is_intr(int err);
+/* poll() on every platform; timeout in ms, -1 = forever. */
+int os_poll(os_pollfd_t *fds, unsigned n, int timeout_ms);
+/* Thread-safe strerror into buf; returns buf. */
+const char *os_strerror(int err, char *buf, size_t len);
+
+/* ---- dynamic loading ------------------------------------------------- */
+void *os_dlopen(const char *path, char *err, size_t errlen);
+void *os_dlsym(void *lib, const char *name);
+
+/* ---- files ----------------------------------------------------------- */
+/* Modification time and size of a file; -1 if it cannot be examined. */
+int os_file_stat(const char *path, int64_t *mtime, int64_t *size);
+
+/* ---- process control (POSIX only; Windows returns -1 where absent) --- */
+int os_daemonize(void);
+int os_run_shell(const char *cmd);       /* waits; -1 if the shell failed */
+int os_chroot(const char *dir);
+/* Look up a user or group: numeric if it starts with a digit.
+ * Returns the id, or -1 if unknown. */
+long os_lookup_uid(const char *name);
+long os_lookup_gid(const char *name);
+int os_set_uid(long uid);
+int os_set_gid(long gid);
+
+#endif

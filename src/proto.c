@@ -1,0 +1,38 @@
+/*
+ * proto.c - the table of services: config command, %N name, default
+ * port, transport and handler.  A row without a handler is a service
+ * whose option syntax is known (so --check validates it) but whose
+ * protocol is not in this build yet.
+ */
+#include "service.h"
+
+#include <string.h>
+
+int proto_tcppm_handle(struct client *cl);
+void proto_udppm_run(struct service *svc);
+
+static const struct proto protos[] = {
+	/* cmd      %N       port  transport    pos handler             dgram */
+	{ "proxy",  "PROXY", 3128, SOCK_STREAM, 0, NULL,               NULL },
+	{ "socks",  "SOCKS", 1080, SOCK_STREAM, 0, NULL,               NULL },
+	{ "pop3p",  "POP3P", 110,  SOCK_STREAM, 0, NULL,               NULL },
+	{ "smtpp",  "SMTPP", 587,  SOCK_STREAM, 0, NULL,               NULL },
+	{ "imapp",  "IMAPP", 143,  SOCK_STREAM, 0, NULL,               NULL },
+	{ "ftppr",  "FTPPR", 21,   SOCK_STREAM, 0, NULL,               NULL },
+	{ "tlspr",  "TLSPR", 1443, SOCK_STREAM, 0, NULL,               NULL },
+	{ "auto",   "AUTO",  8080, SOCK_STREAM, 0, NULL,               NULL },
+	{ "admin",  "ADMIN", 80,   SOCK_STREAM, 0, NULL,               NULL },
+	{ "dnspr",  "DNSPR", 53,   SOCK_DGRAM,  0, NULL,               NULL },
+	{ "tcppm",  "TCPPM", 0,    SOCK_STREAM, 1, proto_tcppm_handle, NULL },
+	{ "udppm",  "UDPPM", 0,    SOCK_DGRAM,  1, NULL,    proto_udppm_run },
+};
+
+const struct proto *proto_find(const char *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (strcmp(protos[i].cmd, cmd) == 0)
+			return &protos[i];
+	return NULL;
+}

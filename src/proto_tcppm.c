@@ -1,0 +1,32 @@
+/*
+ * proto_tcppm.c - tcppm: map a local TCP port to a fixed target.
+ *
+ * Every connection goes to the host and port of the service line (the
+ * name is resolved for each connection, so a changed DNS record is
+ * followed), then bytes are relayed both ways under CONNECTION_LONG.
+ */
+#include "client.h"
+#include "errcode.h"
+#include "service.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int proto_tcppm_handle(struct client *cl)
+{
+	const struct svc_conf *sc = cl->conf;
+	int rc;
+
+	client_set_text(cl, sc->target_host);
+	cl->req.port = sc->target_port;
+	if (net_parse_ip(sc->target_host, &cl->req.addr) != 0 &&
+	    net_parse_unix(sc->target_host, &cl->req.addr) != 0) {
+		cl->req.host = strdup(sc->target_host);
+		if (cl->req.host == NULL)
+			return ERR_NOMEM;
+	}
+	rc = client_connect(cl);
+	if (rc != 0)
+		return rc;
+	return client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
+}

@@ -1,0 +1,70 @@
+/*
+ * relay.h - the one bidirectional TCP relay every service uses.
+ *
+ * It copies client->server and server->client until both directions are
+ * finished, a timeout fires or an error occurs.  On Linux it moves bulk
+ * data with splice() through a pipe created only once a direction carries
+ * bulk data; small exchanges and other systems use poll() and a heap
+ * buffer allocated on the first byte.  Half-close is propagated: when one
+ * side shuts down its sending direction, the other side's sending
+ * direction is shut down and the opposite direction keeps flowing.
+ */
+#ifndef PX_RELAY_H
+#define PX_RELAY_H
+
+#include <stdint.h>
+#include "os.h"
+
+/* Directions, as passed to the hook. */
+enum relay_dir_id {
+	RELAY_C2S = 0,         /* read from the client, written to the server */
+	RELAY_S2C = 1          /* read from the server, written to the client */
+};
+
+/* Optional per-read hook for bandwidth limits and traffic quotas.  Called
+ * after n bytes were read in direction dir (pre-data is not reported).
+ * Return 0 to go on, or an errcode.h code (e.g. ERR_LIMIT) to end the
+ * relay with that code.  Setting *delay_ms > 0 holds further reads in
+ * that direction for that long (bandwidth limit); a delay of at least
+ * idle_timeout_ms ends the relay with ERR_RELAY_STALL. */
+typedef int (*relay_hook_fn)(void *arg, int dir, size_t n, int *delay_ms);
+
+struct relay_opts {
+	int idle_timeout_ms;   /* no progress either way -> ERR_RELAY_TIMEOUT; 0 = none */
+	int total_timeout_ms;  /* whole relay -> ERR_RELAY_TIMEOUT; 0 = none */
+	int linger_ms;         /* after a half-close: max wait to flush; 0 = idle only */
+	size_t bufsize;        /* copy buffer per direction (default 65536) */
+	int splice;            /* 1 allow splice where available, 0 never */
+	int halfclose;         /* 1 keep half-closed sessions (-C1), 0 end (-C) */
+	const volatile int *stop;  /* optional: non-zero ends the relay (ERR_OK) */
+	/* -gTRAF,NUM,DELAY: when, within the current second, at least
+	 * grace_num reads in one direction averaged <= grace_traf bytes
+	 * (0 = any size), sleep grace_delay_ms before the next poll.
+	 * grace_num 0 = off (default). */
+	int grace_traf, grace_num, grace_delay_ms;
+	relay_hook_fn hook;    /* optional, see above; NULL = none */
+	void *hook_arg;
+};
+
+struct relay_stats {
+	uint64_t bytes_from_client;   /* %O */
+	uint64_t bytes_from_server;   /* %I */
+	uint64_t reads_from_client, reads_from_server;
+};
+
+/* Set opts to the defaults above. */
+void relay_opts_default(struct relay_opts *o);
+
+/* Relay between two connected sockets (blocking or not; the relay makes
+ * them non-blocking and leaves them so).  Already-read bytes that must go
+ * first can be passed in pre_to_server / pre_to_client (may be NULL); they
+ * are counted in bytes_from_client / bytes_from_server as they are
+ * written, but not in reads_*.  Returns an errcode.h code: 0, 90..97,
+ * ERR_NOMEM, or a code returned by opts->hook.  Byte counts are added to
+ * *st atomically as data is read (st and opts may be NULL). */
+int relay_tcp(os_sock_t client, os_sock_t server,
+	      const void *pre_to_server, size_t pre_to_server_len,
+	      const void *pre_to_client, size_t pre_to_client_len,
+	      const struct relay_opts *opts, struct relay_stats *st);
+
+#endif

@@ -1,0 +1,224 @@
+/*
+ * service.c - one listener thread per service line.
+ *
+ * The listener binds (retrying with back-off while the port is busy),
+ * accepts while fewer than maxconn clients are active, and starts one
+ * detached worker thread per client (client.c).  A service is
+ * refcounted: the listener holds one reference and every client one, so
+ * a client that outlives a reload can still read its service.
+ */
+#include "service.h"
+#include "client.h"
+#include "errcode.h"
+#include "log.h"
+#include "logformat.h"
+#include "os.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#ifndef _WIN32
+#include <unistd.h>
+#endif
+
+#define ACCEPT_POLL_MS 250         /* how often the loop sees `stop` */
+#define FULL_WAIT_MS 5             /* re-check interval at maxconn */
+#define BIND_RETRY_START_MS 100
+#define BIND_RETRY_MAX_MS 10000
+
+int svc_timeout_ms(const struct conf_gen *gen, enum conf_timeout slot)
+{
+	return gen->timeouts[slot] * 1000;
+}
+
+void service_log(struct service *svc, int err, const char *fmt, ...)
+{
+	const struct svc_conf *sc = svc->conf;
+	struct log_record rec;
+	char text[512], line[LOGFORMAT_MAXLINE];
+	size_t n;
+	va_list ap;
+
+	if (sc->log == NULL || sc->silent)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	memset(&rec, 0, sizeof(rec));
+	os_realtime(&rec.now);
+	rec.service = sc->proto->logname;
+	rec.port = net_get_port(&sc->listen);
+	rec.err = err;
+	rec.client = &sc->listen;
+	rec.local = &sc->listen;
+	rec.text = text;
+	n = logformat_expand(line, sizeof(line), sc->logformat, &rec);
+	log_sink_write(sc->log, line, n);
+}
+
+static void service_unref(struct service *svc)
+{
+	if (os_atomic_dec(&svc->refs) != 0)
+		return;
+	conf_gen_unref(svc->gen);
+	free(svc);
+}
+
+void service_ref(struct service *svc)
+{
+	os_atomic_inc(&svc->refs);
+}
+
+void service_release(struct service *svc)
+{
+	service_unref(svc);
+}
+
+/* Bind, retrying with a doubling delay while the address is busy.
+ * Returns 0 once listening, -1 if stopped or on a permanent error. */
+static int listen_with_retry(struct service *svc)
+{
+	const struct svc_conf *sc = svc->conf;
+	unsigned delay = BIND_RETRY_START_MS;
+	char ebuf[128];
+	const char *what = "socket";
+	int err = 0;
+
+	while (!os_atomic_load(&svc->stop)) {
+		svc->sock = net_listen(&sc->listen, sc->proto->socktype,
+				       sc->backlog, sc->opts_listen,
+				       sc->maxseg, &err, &what);
+		if (svc->sock != OS_BADSOCK)
+			return 0;
+		service_log(svc, ERR_BIND, "%s(): %s", what,
+			    os_strerror(err, ebuf, sizeof(ebuf)));
+		if (strcmp(what, "bind") != 0)
+			return -1;
+		os_sleep_ms(delay);
+		if (delay < BIND_RETRY_MAX_MS)
+			delay *= 2;
+	}
+	return -1;
+}
+
+static void accept_one(struct service *svc)
+{
+	const struct svc_conf *sc = svc->conf;
+	struct sockaddr_storage ss;
+	os_socklen_t sl = sizeof(ss);
+	struct net_addr peer;
+	struct client *cl;
+	os_sock_t fd;
+	char ebuf[128];
+
+	fd = accept(svc->sock, (struct sockaddr *)&ss, &sl);
+	if (fd == OS_BADSOCK) {
+		int err = os_sock_errno();
+
+		if (!os_errno_is_wouldblock(err) && !os_errno_is_intr(err)) {
+			service_log(svc, 0, "accept(): %s",
+				    os_strerror(err, ebuf, sizeof(ebuf)));
+			/* EMFILE and friends: let descriptors free up. */
+			os_sleep_ms(10);
+		}
+		return;
+	}
+	net_from_sockaddr(&peer, (struct sockaddr *)&ss, sl);
+	net_sockopts_apply(fd, sc->opts_client, sc->maxseg);
+	if (net_family(&peer) != AF_UNIX)
+		net_nodelay(fd);
+	cl = client_new(svc, fd, &peer);
+	if (cl == NULL) {
+		os_sock_close(fd);
+		return;
+	}
+	if (os_thread_detached(client_main, cl, sc->stacksize) != 0) {
+		service_log(svc, 0, "pthread_create(): %s",
+			    os_strerror(errno, ebuf, sizeof(ebuf)));
+		client_finish(cl, ERR_NOMEM);
+	}
+}
+
+static void stream_loop(struct service *svc)
+{
+	const struct svc_conf *sc = svc->conf;
+	unsigned full_waits = 0;
+	os_pollfd_t pfd;
+
+	while (!os_atomic_load(&svc->stop)) {
+		if (os_atomic_load(&svc->active) >= sc->maxconn) {
+			/* Leave the connection in the kernel's backlog until
+			 * a slot frees, as 3proxy does. */
+			if (full_waits++ % 5000 == 0)
+				service_log(svc, 0, "Warning: too many connected "
+					    "clients (%d/%d)",
+					    os_atomic_load(&svc->active),
+					    sc->maxconn);
+			os_sleep_ms(FULL_WAIT_MS);
+			continue;
+		}
+		pfd.fd = svc->sock;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (os_poll(&pfd, 1, ACCEPT_POLL_MS) <= 0)
+			continue;
+		accept_one(svc);
+	}
+}
+
+static void listener_main(void *arg)
+{
+	struct service *svc = arg;
+
+	if (listen_with_retry(svc) != 0)
+		return;
+	service_log(svc, 0, "Accepting connections [%lu/%lu]",
+		    os_process_id(), os_thread_id());
+	if (svc->conf->proto->socktype == SOCK_STREAM)
+		stream_loop(svc);
+	else
+		svc->conf->proto->dgram_run(svc);
+	service_log(svc, 0, "Exiting thread");
+}
+
+struct service *service_start(struct svc_conf *sc, struct conf_gen *gen)
+{
+	struct service *svc = calloc(1, sizeof(*svc));
+
+	if (svc == NULL)
+		return NULL;
+	svc->conf = sc;
+	svc->gen = gen;
+	svc->sock = OS_BADSOCK;
+	svc->refs = 1;
+	conf_gen_ref(gen);
+	if (os_thread_joinable(&svc->thread, listener_main, svc,
+			       sc->stacksize) != 0) {
+		conf_gen_unref(gen);
+		free(svc);
+		return NULL;
+	}
+	return svc;
+}
+
+void service_stop(struct service *svc)
+{
+	os_atomic_store(&svc->stop, 1);
+	os_thread_join(svc->thread);
+	svc->thread = NULL;
+	if (svc->sock != OS_BADSOCK) {
+		os_sock_close(svc->sock);
+		svc->sock = OS_BADSOCK;
+#ifndef _WIN32
+		if (net_family(&svc->conf->listen) == AF_UNIX) {
+			const struct sockaddr_un *un =
+				(const struct sockaddr_un *)&svc->conf->listen.ss;
+
+			if (un->sun_path[0] != '\0')
+				unlink(un->sun_path);
+		}
+#endif
+	}
+	service_unref(svc);
+}

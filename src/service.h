@@ -1,0 +1,110 @@
+/*
+ * service.h - services: the settings a service line snapshots, and the
+ * running listener built from them.
+ */
+#ifndef PX_SERVICE_H
+#define PX_SERVICE_H
+
+#include <stdint.h>
+#include "net.h"
+#include "conf.h"
+
+struct client;
+struct service;
+
+/* One protocol handler (proto_*.c).  A TCP handler runs on the worker
+ * thread and returns 0 or an errcode.h code; it never frees the client.
+ * A datagram service instead runs its own loop on the listener thread. */
+struct proto {
+	const char *cmd;          /* config command, e.g. "tcppm" */
+	const char *logname;      /* %N, e.g. "TCPPM" */
+	uint16_t default_port;    /* 0: given positionally */
+	int socktype;             /* SOCK_STREAM or SOCK_DGRAM */
+	int positional;           /* takes LOCALPORT HOST PORT */
+	int (*handle)(struct client *cl);
+	void (*dgram_run)(struct service *svc);
+};
+
+/* Look a protocol up by its config command; NULL if none. */
+const struct proto *proto_find(const char *cmd);
+
+/* Settings in force at the service line (immutable once built). */
+struct svc_conf {
+	const struct proto *proto;
+	const char *cmdname;         /* as written on the line */
+	char *where;                 /* "file:line" */
+	struct net_addr listen;      /* address and port */
+	char *listen_text;           /* -i text, for messages */
+	int port_given;              /* -p was used */
+	struct net_addr external4, external6;
+	int maxconn;
+	int backlog;
+	size_t stacksize;            /* final worker stack size */
+	size_t bufsize;              /* -b */
+	enum net_family_pref family; /* -4 -6 -46 -64 */
+	unsigned opts_client, opts_server, opts_listen, opts_connback;
+	int silent;                  /* -t */
+	int user_mode;               /* -u: 1 never, 2 always, 0 default */
+	int anonymous;               /* -a[N] */
+	int splice;                  /* -s[N]: -1 default, 0 off, 1 on */
+	int halfclose;               /* -C: 0 end at first close, 1 keep */
+	int proxy_header;            /* -H */
+	int transparent;             /* -T */
+	int check_level;             /* -c */
+	int single_packet;           /* udppm -s */
+	int no_starttls;             /* -x */
+	char *default_host;          /* -h */
+	uint16_t default_port_opt;   /* -P */
+	char *target_host;           /* tcppm/udppm positional */
+	uint16_t target_port;
+	char *connback_client;       /* -r */
+	char *connback_listen;       /* -R */
+	char *nat_ext, *nat_int;     /* -Ne -Ni */
+	char *bind_dev_in, *bind_dev_out; /* -Di -De */
+	char *netns_in, *netns_out;  /* -ni -ne */
+	int grace_traf, grace_num, grace_delay; /* -g */
+	int udp_mode;                /* -U */
+	struct log_sink *log;        /* NULL: not logged (refcounted) */
+	char *logformat;
+	uint64_t logdump_in, logdump_out;
+	int force;
+	int maxseg;
+};
+
+/* Parse the options of a service line into a new svc_conf built from the
+ * cursor.  Reports problems through conf_error and returns NULL. */
+struct svc_conf *svc_conf_parse(struct conf_ctx *ctx, int argc, char **argv);
+void svc_conf_free(struct svc_conf *sc);
+
+/* A running listener. */
+struct service {
+	struct svc_conf *conf;      /* owned by gen */
+	struct conf_gen *gen;       /* referenced while the service runs */
+	os_sock_t sock;
+	int refs;                   /* atomic: listener + each client */
+	int active;                 /* atomic: clients being served */
+	int stop;                   /* atomic: set to make the loop end */
+	os_thread_t *thread;
+	struct service *next;       /* in the running list (main thread) */
+};
+
+/* Start a listener thread for sc.  Bind is tried once now (so the
+ * common case reports errors at start-up) and then retried by the
+ * thread with back-off, as 3proxy does.  Returns NULL on failure. */
+struct service *service_start(struct svc_conf *sc, struct conf_gen *gen);
+/* Stop accepting and close the listening socket; clients keep running,
+ * each holding its own reference to the generation. */
+void service_stop(struct service *svc);
+
+/* Clients hold a reference to their service (client.c). */
+void service_ref(struct service *svc);
+void service_release(struct service *svc);
+
+/* Write a listener message ("Accepting connections ...") as a record. */
+void service_log(struct service *svc, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Effective timeout of a slot for this generation, in milliseconds. */
+int svc_timeout_ms(const struct conf_gen *gen, enum conf_timeout slot);
+
+#endif
