@@ -395,9 +395,12 @@ static int cmd_rotate(struct conf_ctx *ctx, int argc, char **argv)
 {
 	long v;
 
+	/* 3proxy reads this with atoi(): real configs contain words here,
+	 * so a non-number means 0 (keep all), with a warning. */
 	if (conf_parse_long(argv[1], 0, 1000000, &v) != 0) {
-		conf_error(ctx, "rotate: invalid value '%s'", argv[1]);
-		return 1;
+		conf_warning(ctx, "rotate: '%s' is not a number of files; "
+			     "keeping all", argv[1]);
+		v = 0;
 	}
 	ctx->gen->rotate = (int)v;
 	return 0;

@@ -1,8 +1,9 @@
 /*
  * test_net.c - addresses, socket options, listening and connecting.
  *
- * Network tests use loopback only.  IPv6 tests skip themselves where the
- * host has no ::1 (some containers), so the suite passes everywhere.
+ * Network tests use loopback only and no DNS server (a resolver that
+ * cannot be reached would make them slow).  IPv6 tests skip themselves
+ * where the host has no ::1 (some containers).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -240,8 +241,6 @@ static void test_resolve(void **state)
 	assert_int_equal(net_family(&a), AF_INET);
 	assert_int_equal(net_resolve("", NET_PREF_46, &a), -1);
 	assert_int_equal(net_resolve(NULL, NET_PREF_46, &a), -1);
-	assert_int_equal(net_resolve("no-such-host.invalid", NET_PREF_4, &a),
-			 -1);
 }
 
 /* ---- socket options ---------------------------------------------------- */
