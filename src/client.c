@@ -11,7 +11,9 @@
 #include "log.h"
 #include "logformat.h"
 #include "os.h"
+#include "proxyproto.h"
 #include "service.h"
+#include "sockio.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +42,43 @@ struct client *client_new(struct service *svc, os_sock_t fd,
 	return cl;
 }
 
+/* -H: the connection starts with a PROXY protocol v1 line naming the
+ * real client; it replaces the peer and local addresses (zero ports are
+ * ignored).  Any other line is consumed and ignored, as 3proxy does. */
+static int read_proxy_header(struct client *cl)
+{
+	char line[PROXYPROTO_MAXLINE];
+	struct net_addr src, dst;
+	size_t n = 0;
+	int rc;
+
+	rc = sockio_read_line(cl->cl_sock, line, sizeof(line), &n,
+			      svc_timeout_ms(cl->gen, TO_STRING_SHORT));
+	if (rc == SOCKIO_TOOLONG)
+		return 0;
+	if (rc <= 0)
+		return ERR_RELAY_CLIENT;
+	if (proxyproto_parse(line, n, &src, &dst) != 1)
+		return 0;
+	if (net_get_port(&src) == 0)
+		net_set_port(&src, net_get_port(&cl->cl_peer));
+	if (net_get_port(&dst) == 0)
+		net_set_port(&dst, net_get_port(&cl->cl_local));
+	cl->cl_peer = src;
+	cl->cl_local = dst;
+	return 0;
+}
+
 void client_main(void *arg)
 {
 	struct client *cl = arg;
+	int rc = 0;
 
-	client_finish(cl, cl->conf->proto->handle(cl));
+	if (cl->conf->proxy_header)
+		rc = read_proxy_header(cl);
+	if (rc == 0)
+		rc = cl->conf->proto->handle(cl);
+	client_finish(cl, rc);
 }
 
 void client_set_text(struct client *cl, const char *text)
