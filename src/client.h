@@ -17,6 +17,21 @@ struct service;
 struct svc_conf;
 struct conf_gen;
 
+/* ACL operation bits (reference acl-auth.md 4.3): what a request does.
+ * The values are 3proxy's, so they stay stable for plugins and RADIUS. */
+enum px_op {
+	OP_CONNECT = 0x00000001, OP_BIND = 0x00000002,
+	OP_UDPASSOC = 0x00000004, OP_ICMPASSOC = 0x00000008,
+	OP_HTTP_GET = 0x00000100, OP_HTTP_PUT = 0x00000200,
+	OP_HTTP_POST = 0x00000400, OP_HTTP_HEAD = 0x00000800,
+	OP_HTTP_CONNECT = 0x00001000, OP_HTTP_OTHER = 0x00008000,
+	OP_HTTP = 0x0000EF00,
+	OP_FTP_GET = 0x00010000, OP_FTP_PUT = 0x00020000,
+	OP_FTP_LIST = 0x00040000, OP_FTP_DATA = 0x00080000,
+	OP_FTP = 0x000F0000,
+	OP_DNSRESOLVE = 0x00100000, OP_ADMIN = 0x01000000
+};
+
 /* What was asked. */
 struct request {
 	char *host;                 /* requested host name, or NULL */
@@ -63,6 +78,11 @@ void client_set_text(struct client *cl, const char *text);
 /* Write an access record now and reset the byte counters and start
  * time, as 3proxy does for each HTTP request and interim record. */
 void client_log(struct client *cl, int err);
+
+/* Check the request (req, cred, client address) against the service's
+ * auth chain and ACL.  Returns 0 when allowed, else the auth/ACL code
+ * 1..10 (errcode.h) that the handler answers in its protocol's way. */
+int client_authorize(struct client *cl);
 
 /* Resolve req.host (or use req.addr) and connect to it within the
  * CONNECT timeout, from the service's external address.  Sets srv_sock,

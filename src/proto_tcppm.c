@@ -25,6 +25,10 @@ int proto_tcppm_handle(struct client *cl)
 		if (cl->req.host == NULL)
 			return ERR_NOMEM;
 	}
+	cl->req.command = OP_CONNECT;
+	rc = client_authorize(cl);
+	if (rc != 0)
+		return rc;
 	rc = client_connect(cl);
 	if (rc != 0)
 		return rc;

@@ -145,6 +145,11 @@ static struct udp_session *session_new(struct udp_table *t,
 		return NULL;
 	cl->cl_local = sc->listen;
 	cl->req.port = sc->target_port;
+	cl->req.command = OP_UDPASSOC;
+	if (client_authorize(cl) != 0) {
+		client_finish(cl, ERR_ACL_DENY);
+		return NULL;
+	}
 	if (net_resolve(sc->target_host, sc->family, &dst) != 0) {
 		client_finish(cl, ERR_HOST_NOT_FOUND);
 		return NULL;
