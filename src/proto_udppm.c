@@ -139,6 +139,7 @@ static struct udp_session *session_new(struct udp_table *t,
 	struct udp_session *s;
 	struct client *cl;
 	struct net_addr dst;
+	int rc;
 
 	cl = client_new(svc, OS_BADSOCK, peer);
 	if (cl == NULL)
@@ -146,8 +147,9 @@ static struct udp_session *session_new(struct udp_table *t,
 	cl->cl_local = sc->listen;
 	cl->req.port = sc->target_port;
 	cl->req.command = OP_UDPASSOC;
-	if (client_authorize(cl) != 0) {
-		client_finish(cl, ERR_ACL_DENY);
+	rc = client_authorize(cl);
+	if (rc != 0) {
+		client_finish(cl, rc);   /* denied: datagrams are dropped */
 		return NULL;
 	}
 	if (net_resolve(sc->target_host, sc->family, &dst) != 0) {
