@@ -105,7 +105,7 @@ void client_log(struct client *cl, int err)
 		memset(&rec, 0, sizeof(rec));
 		os_realtime(&rec.now);
 		rec.duration_ms = now - cl->start_ms;
-		rec.service = sc->proto->logname;
+		rec.service = cl->logname ? cl->logname : sc->proto->logname;
 		rec.port = net_get_port(&sc->listen);
 		rec.err = err;
 		rec.user = cl->cred.user;

@@ -62,6 +62,7 @@ struct client {
 	uint64_t start_ms;           /* monotonic, for %D */
 	int hops;                    /* %h */
 	char *text;                  /* %T */
+	const char *logname;         /* %N override (e.g. SOCK5), or NULL */
 	int logged;                  /* a record was written */
 };
 

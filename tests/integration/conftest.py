@@ -538,14 +538,15 @@ class Daemon:
         self.workdir = Path(workdir)
         self.out_path = self.workdir / (name + ".stdout")
         self.err_path = self.workdir / (name + ".stderr")
-        self._out = open(self.out_path, "wb")
-        self._err = open(self.err_path, "wb")
         self.args = [str(PX_BIN)] + [str(a) for a in args]
-        self.proc = subprocess.Popen(
-            self.args, cwd=str(self.workdir), env=daemon_env(),
-            stdin=subprocess.PIPE if stdin_text is not None
-            else subprocess.DEVNULL,
-            stdout=self._out, stderr=self._err)
+        # The child gets its own descriptors; ours are closed at once.
+        with open(self.out_path, "wb") as out, \
+                open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                self.args, cwd=str(self.workdir), env=daemon_env(),
+                stdin=subprocess.PIPE if stdin_text is not None
+                else subprocess.DEVNULL,
+                stdout=out, stderr=err)
         self.pid = self.proc.pid
         self.stopped = False
         if stdin_text is not None:
@@ -565,11 +566,9 @@ class Daemon:
         return self.proc.poll() is None
 
     def stdout_text(self):
-        self._out.flush()
         return self.out_path.read_bytes().decode("utf-8", "replace")
 
     def stderr_text(self):
-        self._err.flush()
         return self.err_path.read_bytes().decode("utf-8", "replace")
 
     def wait_stderr(self, pattern, timeout=5.0):
@@ -590,7 +589,7 @@ class Daemon:
     def wait_udp_bound(self, port, timeout=10.0):
         wait_udp_bound(port, timeout, proc=self)
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         if self.alive():
             os.kill(self.pid, sig)
 
@@ -621,8 +620,6 @@ class Daemon:
                     self.proc.stdin.close()
                 except OSError:
                     pass
-            self._out.close()
-            self._err.close()
         return self.proc.returncode
 
 
