@@ -154,9 +154,9 @@ void conf_gen_unref(struct conf_gen *g);
 
 /* ---- messages --------------------------------------------------------- */
 void conf_error(struct conf_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+	PX_PRINTF(2, 3);
 void conf_warning(struct conf_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+	PX_PRINTF(2, 3);
 
 /* ---- command table ---------------------------------------------------- */
 const struct conf_cmd *conf_builtin_cmds(size_t *n);

@@ -9,6 +9,7 @@
 #define PX_LOG_H
 
 #include <stddef.h>
+#include "os.h"
 
 struct log_sink;
 
@@ -24,6 +25,6 @@ void log_sink_write(struct log_sink *s, const char *line, size_t len);
 void log_sink_flush(struct log_sink *s);
 
 /* Diagnostics of the daemon itself (not access records): stderr. */
-void log_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_diag(const char *fmt, ...) PX_PRINTF(1, 2);
 
 #endif

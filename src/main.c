@@ -9,6 +9,7 @@
 #include "net.h"
 #include "os.h"
 #include "service.h"
+#include "winservice.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -319,29 +320,26 @@ static const char *pick_source(const char *path)
 		fclose(f);
 		return path;
 	}
+#ifdef _WIN32
+	/* A service has no standard input to fall back to. */
+	return path;
+#endif
 	log_diag("cannot open %s (%s): reading the configuration from "
 		 "standard input", path, strerror(errno));
 	return NULL;
 }
 
-int main(int argc, char **argv)
+static const char *run_path;
+
+/* Start, serve until asked to exit, stop.  Returns the exit status. */
+static int run_daemon(void)
 {
 	struct runtime rt;
 	struct conf_gen *g;
-	const char *path = PX_DEFAULT_CONFIG;
 	int nerr = 0;
 
-	os_init();
-	if (argc == 3 && strcmp(argv[1], "--check") == 0)
-		return run_check(argv[2]);
-	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
-		usage(argv[0]);
-		return 1;
-	}
-	if (argc == 2)
-		path = argv[1];
 	memset(&rt, 0, sizeof(rt));
-	rt.config_path = pick_source(path);
+	rt.config_path = pick_source(run_path);
 	install_signals();
 	g = conf_load_file(rt.config_path, CONF_RUN, stderr, &nerr);
 	if (g == NULL) {
@@ -363,4 +361,55 @@ int main(int argc, char **argv)
 	free(rt.mon_size);
 	conf_cmds_cleanup();
 	return 0;
+}
+
+#ifdef _WIN32
+static void svc_stop(void) { want_exit = 1; }
+static void svc_pause(void) { want_pause = 1; }
+static void svc_resume(void) { want_pause = 1; }
+
+/* --install [cfg], --remove, and "cfg --service" from the SCM. */
+static int windows_args(int argc, char **argv, int *rc)
+{
+	static const struct winsvc_hooks hooks = {
+		svc_stop, svc_pause, svc_resume
+	};
+
+	if (argc >= 2 && strcmp(argv[1], "--install") == 0 && argc <= 3) {
+		*rc = winsvc_install(argc == 3 ? argv[2] : PX_DEFAULT_CONFIG)
+			? 1 : 0;
+		return 1;
+	}
+	if (argc == 2 && strcmp(argv[1], "--remove") == 0) {
+		*rc = winsvc_remove() ? 1 : 0;
+		return 1;
+	}
+	if (argc == 3 && strcmp(argv[2], "--service") == 0) {
+		run_path = argv[1];
+		*rc = winsvc_dispatch(&hooks, run_daemon);
+		return 1;
+	}
+	return 0;
+}
+#endif
+
+int main(int argc, char **argv)
+{
+	os_init();
+	if (argc == 3 && strcmp(argv[1], "--check") == 0)
+		return run_check(argv[2]);
+#ifdef _WIN32
+	{
+		int rc;
+
+		if (windows_args(argc, argv, &rc))
+			return rc;
+	}
+#endif
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		usage(argv[0]);
+		return 1;
+	}
+	run_path = argc == 2 ? argv[1] : PX_DEFAULT_CONFIG;
+	return run_daemon();
 }

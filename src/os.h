@@ -13,7 +13,17 @@
 #include <stdint.h>
 #include <time.h>
 
+/* printf-style argument checking where the compiler has it. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PX_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define PX_PRINTF(fmt, args)
+#endif
+
 #ifdef _WIN32
+#ifndef _WIN32_WINNT
+#define _WIN32_WINNT 0x0601   /* Windows 7: inet_pton, WSAPoll */
+#endif
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
@@ -42,11 +52,20 @@ typedef struct pollfd os_pollfd_t;
 #endif
 
 /* ---- atomics: plain counters shared between threads ---------------- */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#define os_atomic_inc(p) _InterlockedIncrement((volatile long *)(p))
+#define os_atomic_dec(p) _InterlockedDecrement((volatile long *)(p))
+#define os_atomic_add(p, v) (_InterlockedExchangeAdd((volatile long *)(p), (v)) + (v))
+#define os_atomic_load(p) _InterlockedCompareExchange((volatile long *)(p), 0, 0)
+#define os_atomic_store(p, v) _InterlockedExchange((volatile long *)(p), (v))
+#else
 #define os_atomic_inc(p) __atomic_add_fetch((p), 1, __ATOMIC_SEQ_CST)
 #define os_atomic_dec(p) __atomic_sub_fetch((p), 1, __ATOMIC_SEQ_CST)
 #define os_atomic_add(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
 #define os_atomic_load(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define os_atomic_store(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#endif
 
 /* ---- start-up ------------------------------------------------------- */
 /* Once per process: socket library, signal dispositions for threads. */

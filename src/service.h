@@ -102,7 +102,7 @@ void service_release(struct service *svc);
 
 /* Write a listener message ("Accepting connections ...") as a record. */
 void service_log(struct service *svc, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+	PX_PRINTF(3, 4);
 
 /* Effective timeout of a slot for this generation, in milliseconds. */
 int svc_timeout_ms(const struct conf_gen *gen, enum conf_timeout slot);

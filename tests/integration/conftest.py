@@ -247,6 +247,32 @@ def assert_serves(port, host=LOOP4):
 
 
 # --------------------------------------------------------------------------
+# log records (default format)
+# --------------------------------------------------------------------------
+
+LOG_RX = (r"^(?P<date>\d{12})\.(?P<ms>\d{3}) (?P<port>\d+) (?P<err>\d{5}) "
+          r"(?P<user>\S+) (?P<cip>[0-9a-f.:]+):(?P<cport>\d+) "
+          r"(?P<rip>[0-9a-f.:]+):(?P<rport>\d+) (?P<out>\d+) (?P<in>\d+) "
+          r"(?P<hops>\d+) (?P<text>.*)$")
+
+
+def log_records(path):
+    """Records of a log file in the default format, as regex matches."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    return [m for m in (re.match(LOG_RX, l) for l in text.splitlines()) if m]
+
+
+def wait_record(path, pred, timeout=8.0):
+    return wait_until(lambda: next((m for m in log_records(path) if pred(m)),
+                                   None),
+                      timeout, what=lambda: "a matching log record in %s:\n%s"
+                      % (path, path.read_text() if path.exists() else "-"))
+
+
+# --------------------------------------------------------------------------
 # data streams and hashing
 # --------------------------------------------------------------------------
 
@@ -300,6 +326,13 @@ def recv_stream(sock, timeout=30.0):
 # local servers (threads)
 # --------------------------------------------------------------------------
 
+def readable(sock, timeout):
+    """poll() one socket (select() cannot take descriptors >= 1024)."""
+    p = select.poll()
+    p.register(sock, select.POLLIN)
+    return bool(p.poll(timeout * 1000))
+
+
 class _TcpServer:
     """A threaded TCP server; ``handler(conn, server)`` runs per connection
     in its own thread.  ``results`` collects whatever handlers append."""
@@ -330,8 +363,7 @@ class _TcpServer:
 
     def _accept_loop(self):
         while not self._stop.is_set():
-            r, _, _ = select.select([self.sock], [], [], 0.2)
-            if not r:
+            if not readable(self.sock, 0.2):
                 continue
             try:
                 conn, peer = self.sock.accept()
@@ -444,8 +476,7 @@ class UdpEchoServer:
 
     def _loop(self):
         while not self._stop.is_set():
-            r, _, _ = select.select([self.sock], [], [], 0.2)
-            if not r:
+            if not readable(self.sock, 0.2):
                 continue
             try:
                 data, peer = self.sock.recvfrom(65535)

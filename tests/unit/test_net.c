@@ -284,6 +284,21 @@ static void test_sockopts_parse(void **state)
 	}
 	assert_true(all & NET_OPT_TCP_NODELAY);
 	assert_true(all & NET_OPT_SO_KEEPALIVE);
+#if defined(__linux__) && defined(TCP_FASTOPEN_CONNECT)
+	{
+		/* The usage text of a Linux build lists exactly these. */
+		char joined[512] = "";
+		size_t n = 0;
+
+		for (i = 0; names[i] != NULL && n < sizeof(joined); i++)
+			n += (size_t)snprintf(joined + n, sizeof(joined) - n,
+					      "%s%s", i ? " " : "", names[i]);
+		assert_string_equal(joined, "TCP_NODELAY TCP_CORK "
+			"TCP_DEFER_ACCEPT TCP_QUICKACK SO_REUSEADDR "
+			"SO_REUSEPORT SO_KEEPALIVE SO_DONTROUTE IP_TRANSPARENT "
+			"TCP_FASTOPEN TCP_FASTOPEN_CONNECT TCP_MAXSEG");
+	}
+#endif
 }
 
 static int get_int_opt(int s, int level, int opt)

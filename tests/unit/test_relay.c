@@ -25,7 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -180,17 +179,6 @@ static int recv_exact(int fd, char *buf, size_t len)
 		got += (size_t)n;
 	}
 	return 0;
-}
-
-/* Whether fd reaches EOF within ms. */
-static int eof_within(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char c;
-
-	if (poll(&p, 1, ms) != 1)
-		return 0;
-	return recv(fd, &c, 1, MSG_DONTWAIT) == 0;
 }
 
 /* ---- deterministic byte streams ----------------------------------------- */

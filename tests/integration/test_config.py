@@ -1,0 +1,248 @@
+"""Configuration reading: stdin fallback, $file, include, error reports,
+--check."""
+
+import re
+import time
+
+import pytest
+
+from conftest import (LOOP4, assert_serves, echo_roundtrip, free_port,
+                      is_listening, port_is_free)
+
+
+def tcppm_line(port, target_port, opts=""):
+    return "tcppm %s%d 127.0.0.1 %d\n" % (opts + " " if opts else "", port,
+                                          target_port)
+
+
+# --------------------------------------------------------------------------
+# where the configuration comes from
+# --------------------------------------------------------------------------
+
+def test_stdin_config_ending_with_end(proxy, echo_server, tmp_path):
+    port = free_port()
+    cfg = ("internal 127.0.0.1\n" + tcppm_line(port, echo_server.port)
+           + "end\n"
+           # Ignored: reading stops at `end` while stdin stays open.
+           + "bogus command after end\n")
+    d = proxy(args=[tmp_path / "does-not-exist" / "x.cfg"], stdin=cfg)
+    d.wait_listening(port)
+    assert_serves(port)
+    # Still running, with stdin still open.
+    time.sleep(0.3)
+    assert d.alive(), d.stderr_text()
+    assert "bogus" not in d.stderr_text()
+
+
+def test_stdin_config_errors_are_reported(run3proxy, tmp_path):
+    r = run3proxy([tmp_path / "missing.cfg"],
+                  input="internal 127.0.0.1\nbogus\nend\n")
+    assert r.rc == 1, r
+    assert re.search(r":2: unknown command 'bogus'", r.err), r.err
+
+
+def test_dollar_file_supplies_arguments(proxy, echo_server, tmp_path):
+    port = free_port()
+    args = tmp_path / "tcppm.args"
+    # Newlines are separators inside an included $file.
+    args.write_text("%d\n127.0.0.1\n%d\n" % (port, echo_server.port))
+    d = proxy("internal 127.0.0.1\ntcppm $%s\n" % args)
+    d.wait_listening(port)
+    assert_serves(port)
+
+
+def test_dollar_file_prefix_and_quotes(proxy, echo_server, tmp_path):
+    """`-i$file` prepends `-i` to the first token of the file; a quoted
+    empty line and comment-like text around do not disturb it."""
+    port = free_port()
+    addr = tmp_path / "addr.txt"
+    addr.write_text("127.0.0.1\n")
+    d = proxy("# comment line\n"
+              "\n"
+              "   indented lines are skipped entirely\n"
+              'tcppm -i$%s %d "127.0.0.1" %d\n'
+              % (addr, port, echo_server.port))
+    d.wait_listening(port)
+    assert_serves(port)
+
+
+def test_unreadable_dollar_file_is_an_error(run3proxy, cfgfile, tmp_path):
+    cfg = cfgfile("internal 127.0.0.1\ntcppm $%s\n"
+                  % (tmp_path / "no-such-args"))
+    r = run3proxy([cfg])
+    assert r.rc == 1, r
+    assert re.search(r"px\.cfg:2: ", r.err), r.err
+
+
+def test_include_runs_other_file(proxy, echo_server, tmp_path):
+    port = free_port()
+    (tmp_path / "inc.cfg").write_text(
+        "# included\n" + tcppm_line(port, echo_server.port) + "end\n"
+        + "bogus after end of include\n")
+    d = proxy("internal 127.0.0.1\ninclude inc.cfg\n"
+              "timeouts 1 5 30 60 180 1800 15 60\n")
+    d.wait_listening(port)
+    assert_serves(port)
+    assert "bogus" not in d.stderr_text()
+
+
+# --------------------------------------------------------------------------
+# errors at start-up: exit 1 and file:line: message
+# --------------------------------------------------------------------------
+
+BAD_CONFIGS = [
+    ("unknown", "internal 127.0.0.1\n# c\nbogus\n",
+     r"^cfg:3: unknown command 'bogus'$"),
+    ("argcount", "internal 127.0.0.1\nmaxconn\n",
+     r"^cfg:2: 'maxconn': wrong number of arguments$"),
+    ("argcount_tcppm", "tcppm 1234 127.0.0.1\n",
+     r"^cfg:1: 'tcppm': wrong number of arguments$"),
+    ("timeout", "\n\ntimeouts 1 5 0\n",
+     r"^cfg:3: invalid timeout: 0$"),
+    ("timeout_big", "timeouts 2000001\n",
+     r"^cfg:1: invalid timeout: 2000001$"),
+    ("case", "Internal 127.0.0.1\n",
+     r"^cfg:1: unknown command 'Internal'$"),
+    ("end_with_arg", "end x\n",
+     r"^cfg:1: unknown command 'end'$"),
+]
+
+
+@pytest.mark.parametrize("name,text,pattern", BAD_CONFIGS,
+                         ids=[b[0] for b in BAD_CONFIGS])
+def test_bad_config_exit_1_with_location(run3proxy, tmp_path, name, text,
+                                          pattern):
+    port = free_port()
+    # A valid service before the error must not keep the process alive.
+    (tmp_path / "cfg").write_text(text
+                                  + tcppm_line(port, 9))
+    r = run3proxy(["cfg"])
+    assert r.rc == 1, r
+    assert re.search(pattern, r.err, re.M), r.err
+    assert port_is_free(port)
+
+
+def test_bad_config_error_after_service_line(run3proxy, tmp_path):
+    """The first error stops the start even when a service was already
+    configured above it; nothing keeps listening."""
+    port = free_port()
+    (tmp_path / "cfg").write_text("internal 127.0.0.1\n"
+                                  + tcppm_line(port, 9) + "bogus\n")
+    t0 = time.monotonic()
+    r = run3proxy(["cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^cfg:3: unknown command 'bogus'$", r.err, re.M), r.err
+    assert time.monotonic() - t0 < 15
+    assert port_is_free(port)
+
+
+def test_error_inside_include_names_included_file(run3proxy, tmp_path):
+    (tmp_path / "inc.cfg").write_text("internal 127.0.0.1\nbogus\n")
+    (tmp_path / "cfg").write_text("# main\ninclude inc.cfg\n")
+    r = run3proxy(["cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^inc\.cfg:2: unknown command 'bogus'$", r.err,
+                     re.M), r.err
+
+
+def test_error_after_include_counts_main_file_lines(run3proxy, tmp_path):
+    (tmp_path / "inc.cfg").write_text("internal 127.0.0.1\n\n\n\n\n")
+    (tmp_path / "cfg").write_text("include inc.cfg\nmaxconn 1 2\n")
+    r = run3proxy(["cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^cfg:2: 'maxconn': wrong number of arguments$",
+                     r.err, re.M), r.err
+
+
+def test_missing_include_is_an_error(run3proxy, tmp_path):
+    (tmp_path / "cfg").write_text("internal 127.0.0.1\ninclude nope.cfg\n")
+    r = run3proxy(["cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^cfg:2: .*nope\.cfg", r.err, re.M), r.err
+
+
+def test_unterminated_quote_is_parse_error(run3proxy, tmp_path):
+    (tmp_path / "cfg").write_text('internal 127.0.0.1\n\nlog "abc\n')
+    r = run3proxy(["cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^cfg:3: .*parse error", r.err, re.M | re.I), r.err
+
+
+def test_backslash_does_not_escape_quote(run3proxy, tmp_path):
+    # In "\"" the "" is a literal quote and the string never closes.
+    (tmp_path / "cfg").write_text('logformat "\\""\n')
+    r = run3proxy(["--check", "cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^cfg:1: .*parse error", r.err, re.M | re.I), r.err
+
+
+def test_usage_errors(run3proxy):
+    r = run3proxy(["-h"])
+    assert r.rc == 1
+    assert "Usage:" in r.err
+    assert re.search(r"3proxy-\d", r.err), r.err
+    r = run3proxy(["a.cfg", "b.cfg"])
+    assert r.rc == 1
+    assert "Usage:" in r.err
+
+
+# --------------------------------------------------------------------------
+# --check
+# --------------------------------------------------------------------------
+
+def test_check_reports_every_error(run3proxy, tmp_path):
+    (tmp_path / "inc.cfg").write_text("internal 127.0.0.1\nnosuchcmd\n")
+    (tmp_path / "cfg").write_text(
+        "internal 127.0.0.1\n"        # 1
+        "maxconn\n"                   # 2
+        "timeouts 0\n"                # 3
+        "bogus x\n"                   # 4
+        "include inc.cfg\n"           # 5 (inc.cfg:2)
+        'log "open\n'                 # 6
+        "tcppm 1 2\n")                # 7
+    r = run3proxy(["--check", "cfg"])
+    assert r.rc == 1, r
+    expected = [
+        r"^cfg:2: 'maxconn': wrong number of arguments$",
+        r"^cfg:3: invalid timeout: 0$",
+        r"^cfg:4: unknown command 'bogus'$",
+        r"^inc\.cfg:2: unknown command 'nosuchcmd'$",
+        r"^cfg:6: .*parse error",
+        r"^cfg:7: 'tcppm': wrong number of arguments$",
+    ]
+    for pat in expected:
+        assert re.search(pat, r.err, re.M | re.I), (pat, r.err)
+
+
+def test_check_good_config_exits_0_without_listening(run3proxy, tmp_path,
+                                                     echo_server):
+    port = free_port()
+    uport = free_port(kind=__import__("socket").SOCK_DGRAM)
+    (tmp_path / "cfg").write_text(
+        "internal 127.0.0.1\n"
+        "log %s\n" % (tmp_path / "check.log")
+        + "maxconn 10\n"
+        + tcppm_line(port, echo_server.port)
+        + "udppm %d 127.0.0.1 %d\n" % (uport, 9))
+    t0 = time.monotonic()
+    r = run3proxy(["--check", "cfg"], timeout=15)
+    assert r.rc == 0, r
+    assert time.monotonic() - t0 < 10
+    assert "error" not in r.err.lower(), r.err
+    assert port_is_free(port), "--check opened the tcppm port"
+    assert not is_listening(port)
+    assert port_is_free(uport, kind=__import__("socket").SOCK_DGRAM)
+    assert echo_server.accepted == 0
+
+
+def test_check_accepts_unimplemented_services(run3proxy, tmp_path):
+    (tmp_path / "cfg").write_text("internal 127.0.0.1\nproxy -p%d\n"
+                                  "socks -p%d\n" % (free_port(), free_port()))
+    r = run3proxy(["--check", "cfg"])
+    assert r.rc == 0, r
+
+
+def test_check_missing_config_file(run3proxy, tmp_path):
+    r = run3proxy(["--check", tmp_path / "nope.cfg"])
+    assert r.rc == 1, r
+    assert "nope.cfg" in r.err

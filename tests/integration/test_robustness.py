@@ -1,0 +1,281 @@
+"""Abuse: garbage, vanishing clients, connection storms.  After each one
+the daemon must still serve a normal request (and, at teardown, exit
+cleanly with no sanitizer report)."""
+
+import os
+import selectors
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from conftest import (LOOP4, MiB, assert_serves, connect, data_chunks,
+                      free_port, nofile_limit, recv_all, recv_exact,
+                      wait_record, wait_until)
+
+
+def rst_close(sock):
+    """Close with SO_LINGER 0: the peer gets a RST, not a FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 0))
+    sock.close()
+
+
+# --------------------------------------------------------------------------
+# garbage
+# --------------------------------------------------------------------------
+
+def test_garbage_to_mapper_with_closed_target(proxy, echo_server,
+                                              closed_port, tmp_path):
+    dead, good = free_port(), free_port()
+    log = tmp_path / "px.log"
+    d = proxy("internal 127.0.0.1\nlog %s\n" % log
+              + "tcppm %d 127.0.0.1 %d\n" % (dead, closed_port)
+              + "tcppm %d 127.0.0.1 %d\n" % (good, echo_server.port))
+    d.wait_listening(dead)
+    d.wait_listening(good)
+    for i in range(20):
+        with connect(dead) as s:
+            try:
+                s.sendall(os.urandom(4096 * (1 + i % 16)))
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # the mapper may already have closed
+            recv_all(s, timeout=10)
+    # Half of them vanish without reading anything at all.
+    for i in range(20):
+        s = connect(dead)
+        try:
+            s.sendall(b"\x00\xff" * 100)
+        except OSError:
+            pass
+        rst_close(s)
+    wait_until(lambda: sum(1 for l in log.read_text().splitlines()
+                           if " 00013 " in l) >= 40, 15,
+               what=lambda: "40 records with 00013 in\n" + log.read_text())
+    assert_serves(good)
+
+
+def test_garbage_through_working_tunnel_and_client_leaves(proxy, echo_server):
+    """Random binary data both ways; the client leaves while the echo is
+    still coming back."""
+    port = free_port()
+    d = proxy("internal 127.0.0.1\ntcppm %d 127.0.0.1 %d\n"
+              % (port, echo_server.port))
+    d.wait_listening(port)
+    for i in range(10):
+        s = connect(port)
+        s.sendall(os.urandom(256 * 1024))
+        if i % 2:
+            rst_close(s)
+        else:
+            s.close()
+    assert_serves(port)
+    blob = os.urandom(1 << 20)
+    with connect(port) as s:
+        s.sendall(blob)
+        assert recv_exact(s, len(blob), timeout=20) == blob
+
+
+# --------------------------------------------------------------------------
+# clients that vanish mid-transfer
+# --------------------------------------------------------------------------
+
+def test_client_reset_during_download(proxy, source_server, tmp_path):
+    total = 256 * MiB   # far more than any socket buffers hold
+    src = source_server(total, seed=3)
+    port = free_port()
+    log = tmp_path / "px.log"
+    d = proxy("internal 127.0.0.1\nlog %s\ntcppm %d 127.0.0.1 %d\n"
+              % (log, port, src.port))
+    d.wait_listening(port)
+    s = connect(port)
+    cport = s.getsockname()[1]
+    assert len(recv_exact(s, MiB, timeout=20)) == MiB
+    rst_close(s)
+    # The daemon gives up the server side too: the source's send fails.
+    res, = src.wait_results(1, timeout=20)
+    assert res[0] == "error", res
+    rec = wait_record(log, lambda m: m["cport"] == str(cport), timeout=10)
+    assert rec["err"] in ("00094", "00095"), rec.group(0)
+    assert MiB <= int(rec["in"]) < total
+    assert d.alive()
+
+    src2 = source_server(3 * MiB, seed=4)
+    port2 = free_port()
+    # A normal request still works (reload to a fresh target).
+    cfg = d.args[-1]
+    with open(cfg, "a") as f:
+        f.write("tcppm %d 127.0.0.1 %d\n" % (port2, src2.port))
+    d.send_signal(__import__("signal").SIGUSR1)
+    d.wait_listening(port2, timeout=5)
+    with connect(port2) as c:
+        assert len(recv_all(c, timeout=20, limit=4 * MiB)) == 3 * MiB
+
+
+def test_client_reset_during_upload(proxy, sink_server, echo_server):
+    port, good = free_port(), free_port()
+    d = proxy("internal 127.0.0.1\n"
+              "tcppm %d 127.0.0.1 %d\n" % (port, sink_server.port)
+              + "tcppm %d 127.0.0.1 %d\n" % (good, echo_server.port))
+    d.wait_listening(port)
+    s = connect(port)
+    sent = 0
+    for chunk in data_chunks(8 * MiB, seed=9):
+        s.sendall(chunk)
+        sent += len(chunk)
+    rst_close(s)
+    # The server side is closed by the daemon (EOF or reset at the sink).
+    res, = sink_server.wait_results(1, timeout=20)
+    if res[0] != "error":
+        assert res[0] <= sent
+    assert_serves(good)
+
+
+def test_server_reset_mid_transfer(proxy, tcp_server, echo_server):
+    """The target resets while the client is still sending."""
+    def handler(conn, server):
+        recv_exact(conn, 1000)
+        rst_close(conn)
+        server.add_result("reset")
+    srv = tcp_server(handler)
+    port, good = free_port(), free_port()
+    d = proxy("internal 127.0.0.1\n"
+              "tcppm %d 127.0.0.1 %d\n" % (port, srv.port)
+              + "tcppm %d 127.0.0.1 %d\n" % (good, echo_server.port))
+    d.wait_listening(port)
+    with connect(port) as s:
+        try:
+            for chunk in data_chunks(16 * MiB, seed=2):
+                s.sendall(chunk)
+        except OSError:
+            pass
+        recv_all(s, timeout=15)
+    assert srv.wait_results(1) == ["reset"]
+    assert_serves(good)
+
+
+# --------------------------------------------------------------------------
+# a storm of connections
+# --------------------------------------------------------------------------
+
+class HoldServer:
+    """Accepts everything, discards what it reads, and counts the
+    connections that are still open (one thread, epoll)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((LOOP4, 0))
+        self.sock.listen(4096)
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(self.sock, selectors.EVENT_READ)
+        self.accepted = 0
+        self.open = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._loop, daemon=True)
+        self._t.start()
+
+    def _loop(self):
+        while not self._stop.is_set():
+            for key, _ in self.sel.select(0.2):
+                if key.fileobj is self.sock:
+                    while True:
+                        try:
+                            c, _ = self.sock.accept()
+                        except (BlockingIOError, OSError):
+                            break
+                        c.setblocking(False)
+                        self.sel.register(c, selectors.EVENT_READ)
+                        self.accepted += 1
+                        self.open += 1
+                    continue
+                c = key.fileobj
+                try:
+                    data = c.recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    self.sel.unregister(c)
+                    c.close()
+                    self.open -= 1
+
+    def close(self):
+        self._stop.set()
+        self._t.join(5)
+        for key in list(self.sel.get_map().values()):
+            key.fileobj.close()
+        self.sel.close()
+
+
+@pytest.fixture
+def hold_server():
+    srv = HoldServer()
+    yield srv
+    srv.close()
+
+
+def test_thousand_connections_opened_and_dropped(proxy, hold_server,
+                                                 echo_server):
+    n = 1000
+    if nofile_limit() < 3 * n:
+        pytest.skip("descriptor limit %d too low for %d connections"
+                    % (nofile_limit(), n))
+    port, good = free_port(), free_port()
+    d = proxy("internal 127.0.0.1\nmaxconn 2000\n"
+              "tcppm %d 127.0.0.1 %d\n" % (port, hold_server.port)
+              + "tcppm %d 127.0.0.1 %d\n" % (good, echo_server.port))
+    d.wait_listening(port)
+    d.wait_listening(good)
+
+    socks = []
+    sel = selectors.DefaultSelector()
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex((LOOP4, port))
+            socks.append(s)
+            sel.register(s, selectors.EVENT_WRITE)
+        pending = len(socks)
+        deadline = time.monotonic() + 30
+        while pending and time.monotonic() < deadline:
+            for key, _ in sel.select(0.5):
+                sel.unregister(key.fileobj)
+                pending -= 1
+        assert pending == 0, "%d connects did not complete" % pending
+        for s in socks:
+            try:
+                s.send(b"hello")
+            except OSError:
+                pass
+        # Wait (bounded) until the daemon has opened most of the targets.
+        wait_until(lambda: hold_server.accepted >= n, 60,
+                   what=lambda: "%d target connections (have %d)"
+                   % (n, hold_server.accepted))
+        # Drop them all at once: half FIN, half RST.
+        for i, s in enumerate(socks):
+            if i % 2:
+                rst_close(s)
+            else:
+                s.close()
+        socks = []
+    finally:
+        sel.close()
+        for s in socks:
+            s.close()
+
+    assert d.alive(), d.stderr_text()[-4000:]
+    assert_serves(good)
+    assert_serves(port) if False else None
+    # Every server-side connection is released too.
+    wait_until(lambda: hold_server.open == 0, 60,
+               what=lambda: "target connections to close (%d open)"
+               % hold_server.open)
+    assert_serves(good)
