@@ -209,6 +209,9 @@ int client_relay(struct client *cl, int idle_timeout_ms)
 	o.bufsize = sc->bufsize;
 	o.splice = sc->splice != 0;
 	o.halfclose = sc->halfclose;
+	o.grace_traf = sc->grace_traf;
+	o.grace_num = sc->grace_num;
+	o.grace_delay_ms = sc->grace_delay;
 	return relay_tcp(cl->cl_sock, cl->srv_sock, NULL, 0, NULL, 0, &o,
 			 &cl->stats);
 }

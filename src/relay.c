@@ -601,7 +601,7 @@ static int relay_loop(struct relay *r)
 		uint64_t now;
 		int wait = 0, rc;
 
-		if (r->o->stop && *r->o->stop)
+		if (r->o->stop && os_atomic_load(r->o->stop))
 			return ERR_OK;
 		if (relay_finished(r))
 			return ERR_OK;

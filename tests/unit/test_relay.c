@@ -381,7 +381,7 @@ static void fix_finish(struct fix *f, unsigned ms)
 		return;
 	done = fix_wait(f, ms);
 	if (!done) {
-		f->stop = 1;
+		__atomic_store_n(&f->stop, 1, __ATOMIC_SEQ_CST);
 		fix_wait(f, 3000);
 	}
 	pthread_join(f->th, NULL);
@@ -401,7 +401,7 @@ static int fix_teardown(void **state)
 	struct fix *f = *state;
 
 	if (f->running) {
-		f->stop = 1;
+		__atomic_store_n(&f->stop, 1, __ATOMIC_SEQ_CST);
 		fix_wait(f, 3000);
 		pthread_join(f->th, NULL);
 	}
@@ -730,7 +730,7 @@ static void test_stop_flag(void **state)
 	fix_start(f);
 	sleep_ms(150);
 	assert_false(fix_wait(f, 1));
-	f->stop = 1;
+	__atomic_store_n(&f->stop, 1, __ATOMIC_SEQ_CST);
 	assert_true(fix_wait(f, 1500));
 	fix_finish(f, 100);
 	assert_int_equal(f->result, ERR_OK);
