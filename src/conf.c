@@ -68,6 +68,34 @@ void conf_cmds_cleanup(void)
 	}
 }
 
+/* ---- chroot ------------------------------------------------------------
+ * The root the process moved into (first `chroot` only); set and read by
+ * the main thread. */
+static char *chroot_dir;
+
+const char *conf_chroot_dir(void)
+{
+	return chroot_dir;
+}
+
+void conf_set_chroot_dir(const char *dir)
+{
+	free(chroot_dir);
+	chroot_dir = dir ? strdup(dir) : NULL;
+}
+
+const char *conf_path_in_root(const char *path)
+{
+	size_t n;
+
+	if (chroot_dir == NULL || path == NULL)
+		return path;
+	n = strlen(chroot_dir);
+	if (n > 1 && strncmp(path, chroot_dir, n) == 0 && path[n] == '/')
+		return path + n;
+	return path;
+}
+
 /* ---- messages ----------------------------------------------------------- */
 
 static void vmessage(struct conf_ctx *ctx, const char *kind, const char *fmt,

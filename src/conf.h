@@ -167,6 +167,12 @@ int conf_register_cmd(const char *name, int minargs, int maxargs,
 		      conf_handler handler, void *data);
 void conf_cmds_cleanup(void);
 
+/* The root the process moved into with `chroot` (NULL if none), and a
+ * path as seen from inside it: "/root/etc/x.cfg" -> "/etc/x.cfg". */
+const char *conf_chroot_dir(void);
+void conf_set_chroot_dir(const char *dir);
+const char *conf_path_in_root(const char *path);
+
 /* Helpers for handlers. */
 int conf_parse_long(const char *s, long min, long max, long *out);
 char *conf_strdup(struct conf_ctx *ctx, const char *s);

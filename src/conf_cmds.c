@@ -266,6 +266,19 @@ static int cmd_chroot(struct conf_ctx *ctx, int argc, char **argv)
 		free(dir);
 		return 1;
 	}
+	/* Files named after this line (log, include, $file, plugin) are
+	 * inside the new root, so the root changes now, while the config
+	 * runs; the id changes wait for their place in config order.  Only
+	 * the first chroot of the process changes the root. */
+	if (ctx->mode == CONF_RUN && conf_chroot_dir() == NULL) {
+		if (os_chroot(dir) != 0) {
+			conf_error(ctx, "chroot: cannot change root to %s: %s",
+				   dir, strerror(errno));
+			free(dir);
+			return 1;
+		}
+		conf_set_chroot_dir(dir);
+	}
 	conf_add_effect(ctx, EFF_CHROOT, dir, uid, gid, NULL);
 	free(dir);
 	return 0;
@@ -555,6 +568,8 @@ static const struct conf_cmd builtin[] = {
 	LATER("ssl_mitm", 1, 1), LATER("ssl_nomitm", 1, 1),
 	LATER("ssl_serv", 1, 1), LATER("ssl_noserv", 1, 1),
 	LATER("ssl_cli", 1, 1), LATER("ssl_nocli", 1, 1),
+	LATER("ssl_server", 1, 1), LATER("ssl_noserver", 1, 1),
+	LATER("ssl_client", 1, 1), LATER("ssl_noclient", 1, 1),
 	LATER("ssl_client_verify", 1, 1), LATER("ssl_client_no_verify", 1, 1),
 	LATER("ssl_server_verify", 1, 1), LATER("ssl_server_no_verify", 1, 1),
 	LATER("ssl_server_cert", 1, 2), LATER("ssl_server_key", 1, 2),

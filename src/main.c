@@ -123,11 +123,7 @@ static int apply_effect(struct runtime *rt, const struct conf_effect *e)
 			log_diag("%s: failed to start %s", e->where, e->arg);
 		return 0;
 	case EFF_CHROOT:
-		if (!rt->applied_once && os_chroot(e->arg) != 0) {
-			log_diag("%s: cannot chroot to %s: %s", e->where,
-				 e->arg, strerror(errno));
-			return -1;
-		}
+		/* The root itself changed while the config ran. */
 		if ((e->gid > 0 && os_set_gid(e->gid) != 0) ||
 		    (e->uid > 0 && os_set_uid(e->uid) != 0)) {
 			log_diag("%s: cannot change ids: %s", e->where,
@@ -217,8 +213,8 @@ static int apply(struct runtime *rt, struct conf_gen *g)
 static const char *reload_path(const struct runtime *rt)
 {
 	if (rt->gen != NULL && rt->gen->config_path != NULL)
-		return rt->gen->config_path;
-	return rt->config_path;
+		return conf_path_in_root(rt->gen->config_path);
+	return conf_path_in_root(rt->config_path);
 }
 
 /* Build the new generation first; only a complete one replaces the
@@ -360,6 +356,7 @@ static int run_daemon(void)
 	free(rt.mon_mtime);
 	free(rt.mon_size);
 	conf_cmds_cleanup();
+	conf_set_chroot_dir(NULL);
 	return 0;
 }
 

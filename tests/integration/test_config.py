@@ -246,3 +246,143 @@ def test_check_missing_config_file(run3proxy, tmp_path):
     r = run3proxy(["--check", tmp_path / "nope.cfg"])
     assert r.rc == 1, r
     assert "nope.cfg" in r.err
+
+
+# --------------------------------------------------------------------------
+# lexical details seen end to end
+# --------------------------------------------------------------------------
+
+def test_crlf_line_endings(proxy, echo_server):
+    port = free_port()
+    d = proxy("# windows file\r\ninternal 127.0.0.1\r\n"
+              "tcppm %d 127.0.0.1 %d\r\n" % (port, echo_server.port))
+    d.wait_listening(port)
+    assert_serves(port)
+
+
+def test_hash_inside_line_is_not_a_comment(run3proxy, tmp_path):
+    (tmp_path / "cfg").write_text("internal 127.0.0.1 # listen here\n")
+    r = run3proxy(["--check", "cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^cfg:1: 'internal': wrong number of arguments$",
+                     r.err, re.M), r.err
+
+
+def test_quoting_rules_in_logformat(proxy, echo_server, tmp_path):
+    """Quotes may start mid-token, "" inside quotes is one literal quote,
+    and $ inside quotes is an ordinary character."""
+    port = free_port()
+    log = tmp_path / "q.log"
+    d = proxy('internal 127.0.0.1\nlog %s\n' % log
+              + 'logformat L"[""%p""] $HOME a"b" c"d\n'
+              + 'tcppm -i127.0"."0.1 %d "127.0.0.1" %d\n'
+              % (port, echo_server.port))
+    d.wait_listening(port)
+    assert_serves(port)
+    want = '["%d"] $HOME ab cd' % port
+    wait_until_text = __import__("conftest").wait_until
+    wait_until_text(lambda: log.exists() and want in log.read_text().
+                    splitlines(), 8,
+                    what=lambda: "%r in\n%s" % (want, log.read_text()
+                                                 if log.exists() else "-"))
+
+
+def test_dollar_file_at_end_of_file_without_newline(proxy, echo_server,
+                                                    tmp_path):
+    """The original refuses a `$file` that ends the last line of a file
+    without a final newline; here such a file works (a dropped final
+    newline must not break a configuration)."""
+    port = free_port()
+    args = tmp_path / "args"
+    args.write_text("%d 127.0.0.1 %d\n" % (port, echo_server.port))
+    d = proxy("internal 127.0.0.1\ntcppm $%s" % args)
+    d.wait_listening(port)
+    assert_serves(port)
+
+
+def test_dollar_in_included_text_is_literal(proxy, echo_server, tmp_path):
+    """The content of a $file is not expanded again: a `$name` in it is a
+    plain token (here part of the log format)."""
+    port = free_port()
+    log = tmp_path / "d.log"
+    fmt = tmp_path / "fmt"
+    fmt.write_text('"L%%p $%s"\n' % fmt)
+    d = proxy("internal 127.0.0.1\nlog %s\nlogformat $%s\n"
+              "tcppm %d 127.0.0.1 %d\n" % (log, fmt, port, echo_server.port))
+    d.wait_listening(port)
+    assert_serves(port)
+    want = "%d $%s" % (port, fmt)
+    __import__("conftest").wait_until(
+        lambda: log.exists() and want in log.read_text().splitlines(), 8,
+        what=lambda: "%r in\n%s" % (want, log.read_text()
+                                     if log.exists() else "-"))
+
+
+def test_stdin_config_up_to_eof(proxy, echo_server, tmp_path):
+    port = free_port()
+    cfg = "internal 127.0.0.1\n" + tcppm_line(port, echo_server.port)
+    d = proxy(args=[tmp_path / "none.cfg"], stdin=cfg)
+    d.proc.stdin.close()
+    d.wait_listening(port)
+    assert_serves(port)
+
+
+def test_reload_signal_with_stdin_config_keeps_running(proxy, echo_server,
+                                                       tmp_path):
+    """A configuration read from standard input cannot be read again;
+    a reload request must not stop the services."""
+    port = free_port()
+    cfg = "internal 127.0.0.1\n" + tcppm_line(port, echo_server.port) \
+        + "end\n"
+    d = proxy(args=[tmp_path / "none.cfg"], stdin=cfg)
+    d.wait_listening(port)
+    d.send_signal(__import__("signal").SIGUSR1)
+    time.sleep(1.5)
+    assert d.alive(), d.stderr_text()
+    assert_serves(port)
+
+
+def test_internal_sets_listen_address(proxy, echo_server):
+    """`internal 127.0.0.1` makes the listener bind 127.0.0.1, not the
+    wildcard address."""
+    port = free_port()
+    d = proxy("internal 127.0.0.1\n" + tcppm_line(port, echo_server.port))
+    d.wait_listening(port)
+    local = set()
+    with open("/proc/net/tcp") as f:
+        for line in f.read().splitlines()[1:]:
+            fields = line.split()
+            addr, p = fields[1].split(":")
+            if int(p, 16) == port and fields[3] == "0A":
+                local.add(addr)
+    assert local == {"0100007F"}, local
+
+
+def test_check_reads_stdin(run3proxy):
+    r = run3proxy(["--check", "-"], input="internal 127.0.0.1\nbogus\n")
+    assert r.rc == 1, r
+    assert re.search(r":2: unknown command 'bogus'$", r.err, re.M), r.err
+    r = run3proxy(["--check", "-"], input="internal 127.0.0.1\n")
+    assert r.rc == 0, r
+
+
+def test_check_has_no_side_effects(run3proxy, tmp_path):
+    marker = tmp_path / "system-ran"
+    (tmp_path / "cfg").write_text(
+        "log %s\n" % (tmp_path / "px.log")
+        + "pidfile %s\n" % (tmp_path / "px.pid")
+        + 'system "touch %s"\n' % marker
+        + "internal 127.0.0.1\ntcppm %d 127.0.0.1 9\n" % free_port())
+    r = run3proxy(["--check", "cfg"])
+    assert r.rc == 0, r
+    assert not marker.exists(), "--check ran a system command"
+    assert not (tmp_path / "px.pid").exists(), "--check wrote the pid file"
+    assert not (tmp_path / "px.log").exists(), "--check opened the log"
+
+
+def test_check_missing_include_is_a_warning(run3proxy, tmp_path):
+    (tmp_path / "cfg").write_text("internal 127.0.0.1\n"
+                                  "include /nonexistent/inc.cfg\n")
+    r = run3proxy(["--check", "cfg"])
+    assert r.rc == 0, r
+    assert re.search(r"^cfg:2: warning: .*inc\.cfg", r.err, re.M), r.err

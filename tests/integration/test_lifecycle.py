@@ -1,6 +1,7 @@
 """Process life: signals, reload, monitor, pidfile, maxconn."""
 
 import os
+import re
 import signal
 import socket
 import time
@@ -36,9 +37,10 @@ def refused(port):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT],
                          ids=["SIGTERM", "SIGINT"])
-def test_exit_signal_status_0(proxy, echo_server, sig):
+def test_exit_signal_status_0(proxy, echo_server, tmp_path, sig):
     port = free_port()
-    d = proxy(mapper_cfg(port, echo_server.port))
+    log = tmp_path / "px.log"
+    d = proxy(mapper_cfg(port, echo_server.port, "log %s\n" % log))
     d.wait_listening(port)
     assert_serves(port)
     t0 = time.monotonic()
@@ -46,6 +48,9 @@ def test_exit_signal_status_0(proxy, echo_server, sig):
     assert rc == 0, (rc, d.stderr_text())
     assert time.monotonic() - t0 < 15
     assert not is_listening(port)
+    # An orderly stop: the listener wrote its exit record.
+    assert re.search(r" %d 00000 - 127\.0\.0\.1:%d .* Exiting thread$"
+                     % (port, port), log.read_text(), re.M), log.read_text()
 
 
 def test_sigterm_with_open_tunnel(proxy, echo_server):
@@ -168,6 +173,29 @@ def test_reload_of_missing_file_keeps_old_services(proxy, echo_server,
     time.sleep(1.0)
     assert d.alive()
     assert_serves(a)
+
+
+def test_sigcont_pauses_then_reloads(proxy, echo_server, tmp_path):
+    """1st SIGCONT: listeners close, open connections go on; 2nd: the
+    configuration is read again and the listeners come back."""
+    cfg = tmp_path / "px.cfg"
+    a, b = free_port(), free_port()
+    cfg.write_text(mapper_cfg(a, echo_server.port))
+    d = proxy(cfg)
+    d.wait_listening(a)
+    with connect(a) as tunnel:
+        assert roundtrip(tunnel, b"one") == b"one"
+        d.send_signal(signal.SIGCONT)
+        wait_not_listening(a, timeout=5)
+        assert roundtrip(tunnel, b"paused") == b"paused"
+        cfg.write_text(mapper_cfg(a, echo_server.port)
+                       + "tcppm %d 127.0.0.1 %d\n" % (b, echo_server.port))
+        d.send_signal(signal.SIGCONT)
+        d.wait_listening(a, timeout=5)
+        d.wait_listening(b, timeout=5)
+        assert roundtrip(tunnel, b"resumed") == b"resumed"
+    assert_serves(a)
+    assert_serves(b)
 
 
 @pytest.mark.parametrize("watched", ["main", "included"])

@@ -282,3 +282,111 @@ def test_ipv6_target(proxy, tcp_server):
     d = proxy("internal 127.0.0.1\ntcppm %d ::1 %d\n" % (port, srv.port))
     d.wait_listening(port)
     assert_serves(port)
+
+
+# --------------------------------------------------------------------------
+# source address, timeouts, log targets
+# --------------------------------------------------------------------------
+
+def _loopback_alias_usable(addr):
+    try:
+        with socket.socket() as s:
+            s.bind((addr, 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("how", ["option", "external"])
+def test_source_address(proxy, tcp_server, how):
+    if not _loopback_alias_usable("127.0.0.2"):
+        pytest.skip("127.0.0.2 is not usable here")
+
+    def handler(conn, server):
+        server.add_result(conn.getpeername()[0])
+        conn.sendall(b"ok")
+    srv = tcp_server(handler)
+    port = free_port()
+    if how == "option":
+        cfg = tcppm_cfg(port, srv.port, "-e127.0.0.2")
+    else:
+        cfg = tcppm_cfg(port, srv.port, head="external 127.0.0.2\n")
+    d = proxy(cfg)
+    d.wait_listening(port)
+    with connect(port) as s:
+        assert recv_exact(s, 2) == b"ok"
+    assert srv.wait_results(1) == ["127.0.0.2"]
+
+
+def test_idle_tunnel_times_out_with_00092(proxy, tcp_server, tmp_path):
+    """CONNECTION_LONG (slot 6) is the tcppm idle timeout."""
+    def handler(conn, server):
+        conn.sendall(b"hi")
+        server.add_result(recv_all(conn, timeout=20))
+    srv = tcp_server(handler)
+    port = free_port()
+    log = tmp_path / "px.log"
+    d = proxy(tcppm_cfg(port, srv.port,
+                        head="timeouts 1 5 30 60 180 2\nlog %s\n" % log))
+    d.wait_listening(port)
+    with connect(port) as s:
+        cport = s.getsockname()[1]
+        assert recv_exact(s, 2) == b"hi"
+        t0 = time.monotonic()
+        assert recv_all(s, timeout=15) == b""
+        elapsed = time.monotonic() - t0
+    assert 1.0 <= elapsed < 8, elapsed
+    rec = wait_record(log, lambda m: m["cport"] == str(cport))
+    assert rec["err"] == "00092", rec.group(0)
+    assert srv.wait_results(1) == [b""]
+
+
+def test_log_file_is_appended(proxy, echo_server, tmp_path):
+    log = tmp_path / "px.log"
+    log.write_text("old line that must stay\n")
+    port = free_port()
+    d = proxy(tcppm_cfg(port, echo_server.port, head="log %s\n" % log))
+    d.wait_listening(port)
+    with connect(port) as s:
+        cport = s.getsockname()[1]
+        s.sendall(b"abc")
+        recv_exact(s, 3)
+    wait_record(log, lambda m: m["cport"] == str(cport))
+    assert log.read_text().startswith("old line that must stay\n")
+
+
+def test_log_without_argument_goes_to_stdout(proxy, echo_server):
+    port = free_port()
+    d = proxy(tcppm_cfg(port, echo_server.port, head="log\n"))
+    d.wait_listening(port)
+    with connect(port) as s:
+        cport = s.getsockname()[1]
+        s.sendall(b"abcd")
+        recv_exact(s, 4)
+    d.wait_stdout(r"^\d{12}\.\d{3} %d 00000 - 127\.0\.0\.1:%d "
+                  r"127\.0\.0\.1:%d 4 4 0 127\.0\.0\.1$"
+                  % (port, cport, echo_server.port), timeout=8)
+    assert re.search(r"Accepting connections \[%d/" % d.pid, d.stdout_text())
+
+
+def test_silent_option_hides_listener_records(proxy, echo_server, tmp_path):
+    log = tmp_path / "px.log"
+    port = free_port()
+    d = proxy(tcppm_cfg(port, echo_server.port, "-t",
+                        head="log %s\n" % log))
+    d.wait_listening(port)
+    with connect(port) as s:
+        cport = s.getsockname()[1]
+        s.sendall(b"x")
+        recv_exact(s, 1)
+    wait_record(log, lambda m: m["cport"] == str(cport))
+    assert "Accepting" not in log.read_text()
+
+
+def test_no_log_configured_writes_nothing(proxy, echo_server):
+    port = free_port()
+    d = proxy(tcppm_cfg(port, echo_server.port))
+    d.wait_listening(port)
+    assert_serves(port)
+    time.sleep(0.3)
+    assert d.stdout_text() == ""
