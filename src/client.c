@@ -6,6 +6,7 @@
  * is logged exactly once and nothing leaks on an error path.
  */
 #include "client.h"
+#include "auth.h"
 #include "conf.h"
 #include "errcode.h"
 #include "log.h"
@@ -159,12 +160,10 @@ void client_finish(struct client *cl, int err)
 	service_release(svc);
 }
 
-/* Until users and ACLs are built, every service has the documented
- * defaults: auth iponly with an empty ACL, which allows everything. */
+/* The service's auth chain and ACL (auth.c). */
 int client_authorize(struct client *cl)
 {
-	(void)cl;
-	return 0;
+	return auth_authorize(cl);
 }
 
 int client_connect(struct client *cl)
@@ -190,6 +189,7 @@ int client_connect(struct client *cl)
 		src = NULL;
 	cl->srv_sock = net_connect(&dst, src, svc_timeout_ms(cl->gen, TO_CONNECT),
 				   sc->opts_server, sc->maxseg, &err);
+	cl->conn_errno = err;
 	if (cl->srv_sock == OS_BADSOCK)
 		return ERR_CONNECT;
 	cl->srv_peer = dst;

@@ -61,6 +61,8 @@ struct client {
 	struct relay_stats stats;
 	uint64_t start_ms;           /* monotonic, for %D */
 	int hops;                    /* %h */
+	int conn_errno;              /* socket error of the last failed
+					client_connect(), 0 if none */
 	char *text;                  /* %T */
 	const char *logname;         /* %N override (e.g. SOCK5), or NULL */
 	int logged;                  /* a record was written */

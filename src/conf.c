@@ -7,11 +7,13 @@
  * In CONF_RUN mode the first error stops the run; in CONF_CHECK mode every
  * line is examined and every error reported.
  */
+#include "auth.h"
 #include "conf.h"
 #include "log.h"
 #include "logformat.h"
 #include "os.h"
 #include "service.h"
+#include "users.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -225,6 +227,7 @@ void conf_gen_unref(struct conf_gen *g)
 	free(g->logformat);
 	if (g->log)
 		log_sink_unref(g->log);
+	users_free(g->users);
 	free(g);
 }
 
@@ -387,7 +390,7 @@ static int run_src(struct conf_ctx *ctx, struct line_src *src,
 	struct conf_pos saved = ctx->pos;
 	struct conf_tokens *tok;
 	char *line;
-	int rc = 0;
+	int rc = 0, at_start = 1;
 
 	tok = calloc(1, sizeof(*tok));
 	line = malloc(CONF_MAX_LINE + 2);
@@ -402,10 +405,11 @@ static int run_src(struct conf_ctx *ctx, struct line_src *src,
 	while (src_gets(src, line, CONF_MAX_LINE + 1) != NULL) {
 		size_t len = strlen(line);
 
-		/* A line longer than the limit continues as a new line,
-		 * as 3proxy reads it; count only complete lines. */
-		if ((len > 0 && line[len - 1] == '\n') || len < CONF_MAX_LINE)
+		/* A line longer than the limit continues as a new command,
+		 * as 3proxy reads it, but keeps its physical line number. */
+		if (at_start)
 			ctx->pos.line++;
+		at_start = len > 0 && line[len - 1] == '\n';
 		rc = run_line(ctx, tok, line, len);
 		if (rc != 0)
 			break;
@@ -436,6 +440,7 @@ static void ctx_init(struct conf_ctx *ctx, struct conf_gen *g,
 
 static struct conf_gen *finish(struct conf_ctx *ctx, int *nerrors)
 {
+	auth_cursor_release(&ctx->cur);
 	if (nerrors)
 		*nerrors = ctx->errors;
 	if (ctx->errors != 0) {

@@ -33,6 +33,9 @@ enum conf_timeout {
 
 struct log_sink;
 struct svc_conf;
+struct users;
+struct acl;
+struct auth_conf;
 
 /* An action that changes the process and so happens only when a
  * generation is applied, never in --check: run in config order. */
@@ -64,6 +67,8 @@ struct conf_gen {
 	char *logformat;                     /* current default format */
 	struct svc_conf **svcs;              /* every service, config order */
 	int nsvcs;
+	struct users *users;                 /* `users` table (users.c) */
+	int delimchar;                       /* `delimchar`; 0 = '@' */
 };
 
 /* Where a token came from, for messages. */
@@ -85,6 +90,8 @@ struct conf_cursor {
 	const char *logformat;               /* borrowed */
 	uint64_t logdump_in, logdump_out;
 	int force;
+	struct acl *acl;          /* ACL being built (acl.c); NULL = empty */
+	struct auth_conf *auth;   /* auth + authcache (auth.c); NULL = default */
 };
 
 enum conf_mode {

@@ -6,12 +6,15 @@
  * settings live here; commands owned by a bigger module point into it.
  * Later features add rows here; plugins add rows at run time.
  */
+#include "acl.h"
+#include "auth.h"
 #include "conf.h"
 #include "log.h"
 #include "net.h"
 #include "os.h"
 #include "plugin.h"
 #include "service.h"
+#include "users.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -428,23 +431,8 @@ static int cmd_logdump(struct conf_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-/* ---- access control (the ACL itself comes with its own module) ------------ */
-
-static int cmd_flush(struct conf_ctx *ctx, int argc, char **argv)
-{
-	/* Starts a new, empty ACL for later services. */
-	return 0;
-}
-
-static int cmd_nolog(struct conf_ctx *ctx, int argc, char **argv)
-{
-	/* nolog marks the last ACE; this build's ACL is always empty. */
-	if (ctx->mode == CONF_CHECK)
-		return 0;
-	conf_error(ctx, "chaining error: last ACL entry was not "
-		   "\"allow\" or \"deny\"");
-	return 1;
-}
+/* ---- access control: allow/deny/flush/nolog/weight live in acl.c,
+ * auth/authcache/delimchar in auth.c, users in users.c ---------------------- */
 
 static int cmd_force(struct conf_ctx *ctx, int argc, char **argv)
 {
@@ -526,20 +514,20 @@ static const struct conf_cmd builtin[] = {
 	{ "logdump", 2, 3, cmd_logdump, NULL },
 	LATER("archiver", 3, 0),
 	/* access control */
-	{ "flush", 1, 1, cmd_flush, NULL },
-	{ "nolog", 1, 1, cmd_nolog, NULL },
+	{ "flush", 1, 1, acl_cmd_flush, NULL },
+	{ "nolog", 1, 1, acl_cmd_nolog, NULL },
 	{ "force", 1, 1, cmd_force, NULL },
 	{ "noforce", 1, 1, cmd_force, NULL },
-	LATER("auth", 2, 0),
-	LATER("users", 1, 0),
-	LATER("authcache", 2, 4),
-	LATER("allow", 1, 0),
-	LATER("deny", 1, 0),
+	{ "auth", 2, 0, auth_cmd_auth, NULL },
+	{ "users", 1, 0, users_cmd, NULL },
+	{ "authcache", 2, 4, auth_cmd_authcache, NULL },
+	{ "allow", 1, 0, acl_cmd_allow, NULL },
+	{ "deny", 1, 0, acl_cmd_allow, NULL },
 	LATER("redirect", 3, 0),
 	LATER("parent", 5, 0),
 	LATER("parentretries", 2, 2),
-	LATER("weight", 2, 2),
-	LATER("delimchar", 2, 2),
+	{ "weight", 2, 2, acl_cmd_weight, NULL },
+	{ "delimchar", 2, 2, auth_cmd_delimchar, NULL },
 	LATER("radius", 3, 0),
 	/* limits */
 	LATER("bandlimin", 2, 0),

@@ -217,6 +217,7 @@ int net_resolve(const char *host, enum net_family_pref pref,
 int net_is_hostname(const char *s)
 {
 	size_t n;
+	int letters = 0;
 
 	if (s == NULL || s[0] == '\0')
 		return 0;
@@ -226,11 +227,17 @@ int net_is_hostname(const char *s)
 		if (n >= 253)
 			return 0;
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_')
+		    c == '-' || c == '_') {
+			letters = 1;
+			continue;
+		}
+		if ((c >= '0' && c <= '9') || c == '.')
 			continue;
 		return 0;
 	}
-	return 1;
+	/* All digits and dots: a mistyped address ("300.1.1.1"), since no
+	 * top-level domain is numeric. */
+	return letters;
 }
 
 /* ---- address accessors ------------------------------------------------ */

@@ -8,13 +8,15 @@
 
 #include <string.h>
 
+int proto_http_handle(struct client *cl);
 int proto_tcppm_handle(struct client *cl);
+int proto_socks_handle(struct client *cl);
 void proto_udppm_run(struct service *svc);
 
 static const struct proto protos[] = {
 	/* cmd      %N       port  transport    pos handler             dgram */
-	{ "proxy",  "PROXY", 3128, SOCK_STREAM, 0, NULL,               NULL },
-	{ "socks",  "SOCKS", 1080, SOCK_STREAM, 0, NULL,               NULL },
+	{ "proxy",  "PROXY", 3128, SOCK_STREAM, 0, proto_http_handle,  NULL },
+	{ "socks",  "SOCKS", 1080, SOCK_STREAM, 0, proto_socks_handle, NULL },
 	{ "pop3p",  "POP3P", 110,  SOCK_STREAM, 0, NULL,               NULL },
 	{ "smtpp",  "SMTPP", 587,  SOCK_STREAM, 0, NULL,               NULL },
 	{ "imapp",  "IMAPP", 143,  SOCK_STREAM, 0, NULL,               NULL },

@@ -152,7 +152,8 @@ static struct udp_session *session_new(struct udp_table *t,
 		client_finish(cl, rc);   /* denied: datagrams are dropped */
 		return NULL;
 	}
-	if (net_resolve(sc->target_host, sc->family, &dst) != 0) {
+	if (net_parse_ip(sc->target_host, &dst) != 0 &&
+	    net_resolve(sc->target_host, sc->family, &dst) != 0) {
 		client_finish(cl, ERR_HOST_NOT_FOUND);
 		return NULL;
 	}

@@ -69,6 +69,8 @@ struct svc_conf {
 	uint64_t logdump_in, logdump_out;
 	int force;
 	int maxseg;
+	struct acl *acl;             /* ACL at the line (refcounted), or NULL */
+	struct auth_conf *auth;      /* auth chain + authcache, owned */
 };
 
 /* Parse the options of a service line into a new svc_conf built from the

@@ -246,7 +246,8 @@ socks4_parse_request(const uint8_t *p, size_t n, struct socks_request *out,
 	rc = scan_nul(p, n, 8, SOCKS4_USERID_WIRE_MAX, &ulen, need);
 	if (rc != 0)
 		return rc;
-	copy_str(out->user, p + 8, ulen > SOCKS_USER_MAX ? SOCKS_USER_MAX : ulen);
+	copy_str(out->user, p + 8,
+		 ulen > SOCKS_USER_MAX ? SOCKS_USER_MAX : ulen);
 	/* SOCKS4a: 0.0.0.x, x != 0, announces a host name. */
 	if (all_zero(p + 4, 3) && p[7] != 0) {
 		hstart = 8 + ulen + 1;
@@ -320,6 +321,23 @@ socks_target_addr(const struct socks_target *t, struct net_addr *out)
 		return 0;
 	}
 	return -1;
+}
+
+int
+socks_addr_same_ip(const struct net_addr *a, const struct net_addr *b)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)&b->ss;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->ss;
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&b->ss;
+
+	if (net_family(a) != net_family(b))
+		return 0;
+	if (net_family(a) == AF_INET)
+		return memcmp(&a4->sin_addr, &b4->sin_addr, 4) == 0;
+	if (net_family(a) == AF_INET6)
+		return memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
+	return 0;
 }
 
 void

@@ -8,6 +8,8 @@
  * other services any such argument is an error.
  */
 #include "service.h"
+#include "acl.h"
+#include "auth.h"
 #include "conf.h"
 #include "log.h"
 #include "logformat.h"
@@ -232,7 +234,7 @@ static int parse_option(struct conf_ctx *ctx, struct svc_conf *sc, int argc,
 		sc->user_mode = *v == '2' ? 2 : 1;
 		return 0;
 	case 'a':
-		sc->anonymous = *v ? atoi(v) : 1;
+		sc->anonymous = *v ? atoi(v) + 1 : 1;   /* -aN = level N+1 */
 		return 0;
 	case 'h':
 		return dup_opt(ctx, &sc->default_host, v) ? 0 : -1;
@@ -375,6 +377,12 @@ static struct svc_conf *svc_from_cursor(struct conf_ctx *ctx,
 		sc->log = ctx->cur.log;
 		log_sink_ref(sc->log);
 	}
+	sc->acl = acl_ref(ctx->cur.acl);
+	sc->auth = auth_conf_snapshot(ctx->cur.auth);
+	if (sc->auth == NULL) {
+		svc_conf_free(sc);
+		return NULL;
+	}
 	(void)cmd;
 	return sc;
 }
@@ -436,5 +444,7 @@ void svc_conf_free(struct svc_conf *sc)
 	free(sc->logformat);
 	if (sc->log)
 		log_sink_unref(sc->log);
+	acl_unref(sc->acl);
+	auth_conf_free(sc->auth);
 	free(sc);
 }

@@ -146,6 +146,24 @@ def _proc_net_ports(names, state=None):
     return ports
 
 
+def listening_addrs(port):
+    """Local addresses (as written in /proc/net/tcp*, e.g. 0100007F for
+    127.0.0.1) of the TCP listeners on ``port``."""
+    addrs = set()
+    for name in ("tcp", "tcp6"):
+        try:
+            with open("/proc/net/" + name) as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            addr, p = fields[1].rsplit(":", 1)
+            if int(p, 16) == port and fields[3] == "0A":
+                addrs.add(addr)
+    return addrs
+
+
 def _connect_probe(port, host):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(fam, socket.SOCK_STREAM) as s:
@@ -426,11 +444,12 @@ class _TcpServer:
                 c.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+        deadline = time.monotonic() + 10
         for t in self._threads:
-            t.join(5)
+            t.join(max(0.0, deadline - time.monotonic()))
 
 
-def _echo_handler(conn, server):
+def echo_handler(conn, server):
     while True:
         data = conn.recv(65536)
         if not data:
@@ -515,7 +534,7 @@ def tcp_server():
 
 @pytest.fixture
 def echo_server(tcp_server):
-    return tcp_server(_echo_handler)
+    return tcp_server(echo_handler)
 
 
 @pytest.fixture
@@ -717,9 +736,10 @@ def run3proxy(tmp_path):
     """Run 3proxy to completion: ``run3proxy(args, input=None,
     timeout=20)`` -> Result.  Runs in tmp_path; a process still running
     at the timeout is killed and the test fails."""
-    def run(args, input=None, timeout=20.0, cwd=None):
+    def run(args, input=None, timeout=20.0, cwd=None, preexec_fn=None):
         argv = [str(PX_BIN)] + [str(a) for a in args]
         p = subprocess.Popen(argv, cwd=str(cwd or tmp_path), env=daemon_env(),
+                             preexec_fn=preexec_fn,
                              stdin=subprocess.PIPE if input is not None
                              else subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -746,10 +766,6 @@ def cfgfile(tmp_path):
         p.write_text(text)
         return p
     return write
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: long data transfers")
 
 
 @pytest.fixture(autouse=True, scope="session")

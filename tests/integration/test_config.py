@@ -2,12 +2,15 @@
 --check."""
 
 import re
+import resource
+import signal
+import socket
 import time
 
 import pytest
 
-from conftest import (LOOP4, assert_serves, echo_roundtrip, free_port,
-                      is_listening, port_is_free)
+from conftest import (LOOP4, assert_serves, free_port, is_listening,
+                      listening_addrs, port_is_free, wait_until)
 
 
 def tcppm_line(port, target_port, opts=""):
@@ -52,17 +55,19 @@ def test_dollar_file_supplies_arguments(proxy, echo_server, tmp_path):
 
 
 def test_dollar_file_prefix_and_quotes(proxy, echo_server, tmp_path):
-    """`-i$file` prepends `-i` to the first token of the file; a quoted
-    empty line and comment-like text around do not disturb it."""
+    """`-i$file` prepends `-i` to the first token of the file; comment,
+    empty and indented lines are skipped; a quoted argument is fine."""
     port = free_port()
     addr = tmp_path / "addr.txt"
     addr.write_text("127.0.0.1\n")
     d = proxy("# comment line\n"
               "\n"
               "   indented lines are skipped entirely\n"
+              "\tso are tab-indented ones\n"
               'tcppm -i$%s %d "127.0.0.1" %d\n'
               % (addr, port, echo_server.port))
     d.wait_listening(port)
+    assert listening_addrs(port) == {"0100007F"}   # not the wildcard
     assert_serves(port)
 
 
@@ -217,7 +222,7 @@ def test_check_reports_every_error(run3proxy, tmp_path):
 def test_check_good_config_exits_0_without_listening(run3proxy, tmp_path,
                                                      echo_server):
     port = free_port()
-    uport = free_port(kind=__import__("socket").SOCK_DGRAM)
+    uport = free_port(kind=socket.SOCK_DGRAM)
     (tmp_path / "cfg").write_text(
         "internal 127.0.0.1\n"
         "log %s\n" % (tmp_path / "check.log")
@@ -231,7 +236,7 @@ def test_check_good_config_exits_0_without_listening(run3proxy, tmp_path,
     assert "error" not in r.err.lower(), r.err
     assert port_is_free(port), "--check opened the tcppm port"
     assert not is_listening(port)
-    assert port_is_free(uport, kind=__import__("socket").SOCK_DGRAM)
+    assert port_is_free(uport, kind=socket.SOCK_DGRAM)
     assert echo_server.accepted == 0
 
 
@@ -280,8 +285,7 @@ def test_quoting_rules_in_logformat(proxy, echo_server, tmp_path):
     d.wait_listening(port)
     assert_serves(port)
     want = '["%d"] $HOME ab cd' % port
-    wait_until_text = __import__("conftest").wait_until
-    wait_until_text(lambda: log.exists() and want in log.read_text().
+    wait_until(lambda: log.exists() and want in log.read_text().
                     splitlines(), 8,
                     what=lambda: "%r in\n%s" % (want, log.read_text()
                                                  if log.exists() else "-"))
@@ -312,7 +316,7 @@ def test_dollar_in_included_text_is_literal(proxy, echo_server, tmp_path):
     d.wait_listening(port)
     assert_serves(port)
     want = "%d $%s" % (port, fmt)
-    __import__("conftest").wait_until(
+    wait_until(
         lambda: log.exists() and want in log.read_text().splitlines(), 8,
         what=lambda: "%r in\n%s" % (want, log.read_text()
                                      if log.exists() else "-"))
@@ -336,7 +340,7 @@ def test_reload_signal_with_stdin_config_keeps_running(proxy, echo_server,
         + "end\n"
     d = proxy(args=[tmp_path / "none.cfg"], stdin=cfg)
     d.wait_listening(port)
-    d.send_signal(__import__("signal").SIGUSR1)
+    d.send_signal(signal.SIGUSR1)
     time.sleep(1.5)
     assert d.alive(), d.stderr_text()
     assert_serves(port)
@@ -348,14 +352,7 @@ def test_internal_sets_listen_address(proxy, echo_server):
     port = free_port()
     d = proxy("internal 127.0.0.1\n" + tcppm_line(port, echo_server.port))
     d.wait_listening(port)
-    local = set()
-    with open("/proc/net/tcp") as f:
-        for line in f.read().splitlines()[1:]:
-            fields = line.split()
-            addr, p = fields[1].split(":")
-            if int(p, 16) == port and fields[3] == "0A":
-                local.add(addr)
-    assert local == {"0100007F"}, local
+    assert listening_addrs(port) == {"0100007F"}
 
 
 def test_check_reads_stdin(run3proxy):
@@ -386,3 +383,117 @@ def test_check_missing_include_is_a_warning(run3proxy, tmp_path):
     r = run3proxy(["--check", "cfg"])
     assert r.rc == 0, r
     assert re.search(r"^cfg:2: warning: .*inc\.cfg", r.err, re.M), r.err
+
+
+def test_maxconn_warns_when_descriptor_limit_is_low(run3proxy, tmp_path):
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+    (tmp_path / "cfg").write_text("internal 127.0.0.1\nmaxconn 1000\n")
+    r = run3proxy(["--check", "cfg"], preexec_fn=low_limit)
+    assert r.rc == 0, r
+    assert re.search(r"^cfg:2: warning: .*ulimit.*256.*2000", r.err,
+                     re.M), r.err
+    (tmp_path / "cfg").write_text("internal 127.0.0.1\nmaxconn 100\n")
+    r = run3proxy(["--check", "cfg"], preexec_fn=low_limit)
+    assert r.rc == 0 and "ulimit" not in r.err, r
+
+
+@pytest.mark.parametrize("value", ["0", "abc", "-5"])
+def test_maxconn_invalid_value(run3proxy, tmp_path, value):
+    (tmp_path / "cfg").write_text("maxconn %s\n" % value)
+    r = run3proxy(["cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^cfg:1: ", r.err, re.M), r.err
+
+
+@pytest.mark.parametrize("line", [
+    "tcppm -Z %(p)d 127.0.0.1 9",
+    "tcppm 0 127.0.0.1 9",
+    "tcppm %(p)d 127.0.0.1 0",
+    "tcppm %(p)d 127.0.0.1 70000",
+    "tcppm -e300.1.1.1 %(p)d 127.0.0.1 9",
+    "udppm -q %(p)d 127.0.0.1 9",
+], ids=["option", "port0", "tport0", "tport-big", "bad-external",
+        "udp-option"])
+def test_bad_service_line(run3proxy, tmp_path, line):
+    port = free_port()
+    (tmp_path / "cfg").write_text("internal 127.0.0.1\n# x\n"
+                                  + line % {"p": port} + "\n")
+    r = run3proxy(["cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^cfg:3: ", r.err, re.M), r.err
+    assert port_is_free(port)
+    if "-e" in line:
+        return  # --check does not resolve names (they may be local)
+    r = run3proxy(["--check", "cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^cfg:3: ", r.err, re.M), r.err
+
+
+def test_busy_port_is_retried(proxy, echo_server, tmp_path):
+    """A bind failure is logged and retried in the background; the
+    service comes up once the port is free."""
+    holder = socket.socket()
+    holder.bind((LOOP4, 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    log = tmp_path / "px.log"
+    try:
+        d = proxy("internal 127.0.0.1\nlog %s\n" % log
+                  + tcppm_line(port, echo_server.port))
+        wait_until(
+            lambda: log.exists() and "bind()" in log.read_text(), 8,
+            what=lambda: "a bind() record in the log")
+        assert d.alive(), d.stderr_text()
+    finally:
+        holder.close()
+    d.wait_listening(port, timeout=15)
+    assert_serves(port)
+
+
+# --------------------------------------------------------------------------
+# size limits of the reader
+# --------------------------------------------------------------------------
+
+def test_token_limit(run3proxy, tmp_path):
+    """At most 4095 tokens per command (the command word included)."""
+    (tmp_path / "ok").write_text("timeouts" + " 1" * 4094 + "\n")
+    r = run3proxy(["--check", "ok"])
+    assert r.rc == 0, r
+    (tmp_path / "cfg").write_text("internal 127.0.0.1\n"
+                                  "timeouts" + " 1" * 4095 + "\n")
+    r = run3proxy(["--check", "cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^cfg:2: ", r.err, re.M), r.err
+
+
+def test_overlong_line_is_split(run3proxy, tmp_path):
+    """A line longer than 65534 bytes is split by the reader and the rest
+    is read as a new line: a long comment turns into a command."""
+    (tmp_path / "cfg").write_text("internal 127.0.0.1\n#" + "x" * 70000
+                                  + "\n")
+    r = run3proxy(["--check", "cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^cfg:\d+: unknown command 'xxxx", r.err, re.M), \
+        r.err[:300]
+
+
+def test_overlong_line_error_names_its_line(run3proxy, tmp_path):
+    """An error in the first part of an over-long line is reported with
+    that line's number."""
+    (tmp_path / "cfg").write_text("internal 127.0.0.1\n# two\nbogus "
+                                  + "x" * 70000 + "\n")
+    r = run3proxy(["--check", "cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^cfg:3: unknown command 'bogus'$", r.err, re.M), \
+        r.err[:300]
+
+
+def test_recursive_include_is_an_error(run3proxy, tmp_path):
+    (tmp_path / "a.cfg").write_text("internal 127.0.0.1\ninclude b.cfg\n")
+    (tmp_path / "b.cfg").write_text("# b\n\ninclude a.cfg\n")
+    for args in (["a.cfg"], ["--check", "a.cfg"]):
+        r = run3proxy(args)
+        assert r.rc == 1, r
+        assert re.search(r"^[ab]\.cfg:[23]: .*include", r.err, re.M), \
+            r.err[-2000:]

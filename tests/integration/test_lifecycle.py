@@ -9,8 +9,8 @@ import time
 import pytest
 
 from conftest import (LOOP4, assert_serves, connect, echo_roundtrip,
-                      free_port, is_listening, recv_exact, wait_not_listening,
-                      wait_until)
+                      free_port, free_udp_port, is_listening, port_is_free,
+                      recv_exact, wait_not_listening, wait_until)
 
 
 def mapper_cfg(port, target, extra=""):
@@ -130,6 +130,65 @@ def test_reload_twice(proxy, echo_server, tmp_path):
         d.wait_listening(new, timeout=5)
         wait_not_listening(old, timeout=5)
         assert_serves(new)
+
+
+def test_reload_same_port_keeps_serving(proxy, echo_server, tmp_path):
+    """The usual case: the port does not change.  Every connection made
+    after the reload is served (none lands on a listener that is going
+    away), and so is the tunnel opened before it."""
+    cfg = tmp_path / "px.cfg"
+    a = free_port()
+    cfg.write_text(mapper_cfg(a, echo_server.port))
+    d = proxy(cfg)
+    d.wait_listening(a)
+    with connect(a) as tunnel:
+        for n in range(3):
+            with open(cfg, "a") as f:
+                f.write("# reload %d\n" % n)
+            d.send_signal(signal.SIGUSR1)
+            time.sleep(2.0)   # the new listener is up within ~1-2 s
+            for i in range(10):
+                msg = b"r%d-%d" % (n, i)
+                assert echo_roundtrip(a, msg) == msg, (n, i)
+            assert roundtrip(tunnel, b"tunnel %d" % n) == b"tunnel %d" % n
+    assert d.alive()
+
+
+def test_reload_storm(proxy, echo_server, tmp_path):
+    cfg = tmp_path / "px.cfg"
+    a = free_port()
+    cfg.write_text(mapper_cfg(a, echo_server.port))
+    d = proxy(cfg)
+    d.wait_listening(a)
+    with connect(a) as tunnel:
+        for i in range(20):
+            d.send_signal(signal.SIGUSR1 if i % 2 else signal.SIGHUP)
+            time.sleep(0.05)
+            assert roundtrip(tunnel, b"storm %d" % i) == b"storm %d" % i
+    time.sleep(2.0)
+    assert d.alive(), d.stderr_text()
+    wait_until(lambda: is_listening(a), 5, what="listener after the storm")
+    for i in range(5):
+        assert_serves(a)
+
+
+def test_udppm_moves_on_reload(proxy, udp_echo_server, tmp_path):
+    cfg = tmp_path / "px.cfg"
+    a, b = free_udp_port(), free_udp_port()
+    line = "internal 127.0.0.1\nudppm %d 127.0.0.1 %d\n"
+    cfg.write_text(line % (a, udp_echo_server.port))
+    d = proxy(cfg)
+    d.wait_udp_bound(a)
+    cfg.write_text(line % (b, udp_echo_server.port))
+    d.send_signal(signal.SIGUSR1)
+    d.wait_udp_bound(b)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+        c.bind((LOOP4, 0))
+        c.settimeout(5)
+        c.sendto(b"moved", (LOOP4, b))
+        assert c.recvfrom(100) == (b"echo:moved", (LOOP4, b))
+    wait_until(lambda: port_is_free(a, kind=socket.SOCK_DGRAM), 5,
+               what="the old udp port to be released")
 
 
 def test_broken_config_on_reload_keeps_old_services(proxy, echo_server,

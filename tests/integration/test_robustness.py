@@ -4,6 +4,7 @@ cleanly with no sanitizer report)."""
 
 import os
 import selectors
+import signal
 import socket
 import struct
 import threading
@@ -12,8 +13,8 @@ import time
 import pytest
 
 from conftest import (LOOP4, MiB, assert_serves, connect, data_chunks,
-                      free_port, nofile_limit, recv_all, recv_exact,
-                      wait_record, wait_until)
+                      free_port, free_udp_port, nofile_limit, recv_all,
+                      recv_exact, recv_stream, wait_record, wait_until)
 
 
 def rst_close(sock):
@@ -148,6 +149,61 @@ def test_server_reset_mid_transfer(proxy, tcp_server, echo_server):
     assert_serves(good)
 
 
+def test_many_parallel_tunnels(proxy, echo_server):
+    """50 tunnels moving data at the same time, each checked."""
+    port = free_port()
+    d = proxy("internal 127.0.0.1\ntcppm %d 127.0.0.1 %d\n"
+              % (port, echo_server.port))
+    d.wait_listening(port)
+    errors = []
+
+    def one(i):
+        try:
+            blob = os.urandom(256 * 1024 + i)
+            with connect(port, timeout=30) as s:
+                t = threading.Thread(target=s.sendall, args=(blob,),
+                                     daemon=True)
+                t.start()
+                got = recv_exact(s, len(blob), timeout=30)
+                t.join(30)
+            if got != blob:
+                errors.append((i, len(got)))
+        except OSError as e:
+            errors.append((i, repr(e)))
+    threads = [threading.Thread(target=one, args=(i,), daemon=True)
+               for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "tunnels hung"
+    assert errors == []
+    assert_serves(port)
+
+
+def test_many_udp_clients(proxy, udp_echo_server):
+    port = free_udp_port()
+    d = proxy("internal 127.0.0.1\nudppm %d 127.0.0.1 %d\n"
+              % (port, udp_echo_server.port))
+    d.wait_udp_bound(port)
+    clients = []
+    try:
+        for i in range(60):
+            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            c.bind((LOOP4, 0))
+            c.settimeout(5)
+            clients.append(c)
+        for rnd in range(2):
+            for i, c in enumerate(clients):
+                c.sendto(b"c%d/%d" % (i, rnd), (LOOP4, port))
+            for i, c in enumerate(clients):
+                assert c.recvfrom(100)[0] == b"echo:c%d/%d" % (i, rnd)
+    finally:
+        for c in clients:
+            c.close()
+    assert len({p for p, _ in udp_echo_server.seen}) == 60
+
+
 # --------------------------------------------------------------------------
 # a storm of connections
 # --------------------------------------------------------------------------
@@ -269,3 +325,90 @@ def test_thousand_connections_opened_and_dropped(proxy, hold_server,
                what=lambda: "target connections to close (%d open)"
                % hold_server.open)
     assert_serves(good)
+
+
+# --------------------------------------------------------------------------
+# signals while data is moving
+# --------------------------------------------------------------------------
+
+def _background_download(port, result):
+    try:
+        with connect(port, timeout=30) as s:
+            result["got"] = recv_stream(s, timeout=30)
+    except OSError as e:
+        result["got"] = e
+
+
+def test_reload_during_bulk_transfer(proxy, source_server, tmp_path):
+    """Reloads in the middle of a 64 MB download do not disturb it, and
+    its record is still written when it ends."""
+    size = 64 * MiB
+    src = source_server(size, seed=41)
+    port = free_port()
+    cfg = tmp_path / "px.cfg"
+    log1, log2 = tmp_path / "one.log", tmp_path / "two.log"
+    cfg.write_text("internal 127.0.0.1\nlog %s\ntcppm -b4096 -s0 %d "
+                   "127.0.0.1 %d\n" % (log1, port, src.port))
+    d = proxy(cfg)
+    d.wait_listening(port)
+    with connect(port, timeout=30) as s:
+        first = recv_exact(s, MiB, timeout=20)
+        # The new generation logs elsewhere, in another format.
+        cfg.write_text("internal 127.0.0.1\nlog %s\n"
+                       "logformat \"Lnew %%p %%I\"\n"
+                       "tcppm %d 127.0.0.1 %d\n" % (log2, port, src.port))
+        for _ in range(3):
+            d.send_signal(signal.SIGUSR1)
+            time.sleep(0.3)
+        # Its listener record reads "new PORT 0" ("L" is the zone flag).
+        wait_until(lambda: log2.exists() and "new %d 0\n" % port
+                   in log2.read_text(), 8,
+                   what=lambda: "the new generation's listener record in "
+                   "%s" % (log2.read_text() if log2.exists() else "-"))
+        n, _ = recv_stream(s, timeout=30)
+    sent = src.wait_results(1)[0]
+    assert len(first) + n == sent[0] == size
+    # The tunnel's record was written (old or new target), nothing lost.
+    wait_until(lambda: " %d " % size in log1.read_text() + "\n"
+               + log2.read_text() + " ", 8,
+               what=lambda: "the record of the download in\n%s\n%s"
+               % (log1.read_text(), log2.read_text()))
+    assert d.alive()
+
+
+def test_sigterm_during_bulk_transfer(proxy, source_server, sink_server):
+    size = 256 * MiB
+    src = source_server(size, seed=42)
+    down, up = free_port(), free_port()
+    d = proxy("internal 127.0.0.1\n"
+              "tcppm %d 127.0.0.1 %d\n" % (down, src.port)
+              + "tcppm %d 127.0.0.1 %d\n" % (up, sink_server.port))
+    d.wait_listening(down)
+    d.wait_listening(up)
+    stop = threading.Event()
+
+    def upload():
+        try:
+            with connect(up, timeout=30) as s:
+                for c in data_chunks(size, seed=43):
+                    if stop.is_set():
+                        break
+                    s.sendall(c)
+        except OSError:
+            pass
+    result = {}
+    threads = [threading.Thread(target=_background_download,
+                                args=(down, result), daemon=True),
+               threading.Thread(target=upload, daemon=True)]
+    for t in threads:
+        t.start()
+    assert src.wait_accepted(1) and sink_server.wait_accepted(1)
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    rc = d.stop(signal.SIGTERM, timeout=20)
+    assert rc == 0, (rc, d.stderr_text()[-4000:])
+    assert time.monotonic() - t0 < 20
+    stop.set()
+    for t in threads:
+        t.join(40)
+    assert not any(t.is_alive() for t in threads)

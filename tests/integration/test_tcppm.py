@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from conftest import (LOOP4, LOOP6, MiB, _echo_handler, assert_serves,
-                      connect, data_chunks, free_port, ipv6_usable, recv_all,
+from conftest import (LOOP4, LOOP6, MiB, assert_serves, connect, data_chunks,
+                      echo_handler, free_port, ipv6_usable, recv_all,
                       recv_exact, recv_stream, send_stream, stream_digest,
-                      wait_record)
+                      wait_record, wait_until)
 
 BIG = 100 * MiB
 
@@ -277,9 +277,10 @@ def test_ipv6_listener(proxy, echo_server, tmp_path):
 def test_ipv6_target(proxy, tcp_server):
     if not ipv6_usable():
         pytest.skip("::1 is not usable here")
-    srv = tcp_server(_echo_handler, host=LOOP6)
+    srv = tcp_server(echo_handler, host=LOOP6)
     port = free_port()
-    d = proxy("internal 127.0.0.1\ntcppm %d ::1 %d\n" % (port, srv.port))
+    # -64: IPv6 preferred (the default resolution is IPv4 only).
+    d = proxy("internal 127.0.0.1\ntcppm -64 %d ::1 %d\n" % (port, srv.port))
     d.wait_listening(port)
     assert_serves(port)
 
@@ -390,3 +391,114 @@ def test_no_log_configured_writes_nothing(proxy, echo_server):
     assert_serves(port)
     time.sleep(0.3)
     assert d.stdout_text() == ""
+
+
+# --------------------------------------------------------------------------
+# -C with data still in flight, byte counts of bulk transfers
+# --------------------------------------------------------------------------
+
+def test_dash_C_delivers_buffered_data_before_ending(proxy, tcp_server):
+    """With -C the session ends when the server closes, but only after
+    everything it sent has reached the client."""
+    size = 8 * MiB
+
+    def handler(conn, server):
+        server.add_result(send_stream(conn, data_chunks(size, seed=31)))
+    srv = tcp_server(handler)
+    port = free_port()
+    d = proxy(tcppm_cfg(port, srv.port, "-C"))
+    d.wait_listening(port)
+    with connect(port) as s:
+        time.sleep(0.5)   # let the server finish and close first
+        got = recv_stream(s, timeout=20)
+    assert got == srv.wait_results(1)[0]
+
+
+def test_dash_C_upload_then_close(proxy, sink_server):
+    size = 8 * MiB
+    port = free_port()
+    d = proxy(tcppm_cfg(port, sink_server.port, "-C"))
+    d.wait_listening(port)
+    with connect(port) as s:
+        sent = send_stream(s, data_chunks(size, seed=32))
+    assert sink_server.wait_results(1, timeout=30)[0] == sent
+
+
+def test_bulk_byte_counts_in_log(proxy, source_server, tmp_path):
+    size = 40 * MiB + 12345
+    src = source_server(size, seed=8)
+    port = free_port()
+    log = tmp_path / "px.log"
+    d = proxy(tcppm_cfg(port, src.port, head="log %s\n" % log))
+    d.wait_listening(port)
+    with connect(port) as s:
+        cport = s.getsockname()[1]
+        s.sendall(b"request of 20 bytes.")
+        got, _ = recv_stream(s, timeout=30)
+    assert got == size
+    rec = wait_record(log, lambda m: m["cport"] == str(cport))
+    assert rec["in"] == str(size)
+    assert rec["out"] == "20"
+    assert rec["err"] == "00000"
+
+
+# --------------------------------------------------------------------------
+# Unix-domain sockets
+# --------------------------------------------------------------------------
+
+def _unix_echo_server(path):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(8)
+    srv.settimeout(10)
+
+    def run():
+        try:
+            conn, _ = srv.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(10)
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                conn.sendall(data)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return srv, t
+
+
+def test_unix_socket_target(proxy, tmp_path):
+    path = tmp_path / "echo.sock"
+    srv, t = _unix_echo_server(path)
+    try:
+        port = free_port()
+        d = proxy("internal 127.0.0.1\ntcppm %d unix:%s 1\n" % (port, path))
+        d.wait_listening(port)
+        assert_serves(port)
+    finally:
+        srv.close()
+        t.join(10)
+
+
+def test_unix_socket_listener(proxy, tmp_path, echo_server):
+    path = tmp_path / "px.sock"
+    d = proxy("internal unix:%s\ntcppm 1 127.0.0.1 %d\n"
+              % (path, echo_server.port))
+    wait_until(path.exists, 10, what="the unix socket")
+    def try_connect():
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(5)
+        try:
+            c.connect(str(path))
+            return c
+        except OSError:
+            c.close()
+            return None
+    c = wait_until(try_connect, 10, what="a connection to the unix socket")
+    with c:
+        c.sendall(b"via unix")
+        assert recv_exact(c, 8) == b"via unix"
+    assert d.stop() == 0
+    assert not path.exists(), "the socket file is left behind"

@@ -1,12 +1,12 @@
 """udppm: per-client sessions, replies from the listening port, -s."""
 
-import re
 import socket
 import time
 
 import pytest
 
-from conftest import LOOP4, free_udp_port, log_records, wait_until
+from conftest import (LOOP4, UdpEchoServer, free_port, free_udp_port,
+                      ipv6_usable, log_records, wait_until)
 
 
 def udp_client():
@@ -131,3 +131,24 @@ def test_unreachable_target_does_not_break_service(proxy, udp_echo_server):
         reply, _ = exchange(c, good, b"ok?")
         assert reply == b"echo:ok?"
     assert d.alive()
+
+
+def test_ipv6_udppm(proxy, tmp_path):
+    """IPv6 on both sides; -64 lets the target be an IPv6 address (the
+    default resolution is IPv4 only)."""
+    if not ipv6_usable():
+        pytest.skip("::1 is not usable here")
+    target = UdpEchoServer(host="::1")
+    try:
+        port = free_port("::1", socket.SOCK_DGRAM)
+        d = proxy("udppm -64 -i::1 %d ::1 %d\n" % (port, target.port))
+        d.wait_udp_bound(port)
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as c:
+            c.bind(("::1", 0))
+            c.settimeout(5)
+            c.sendto(b"six", ("::1", port))
+            data, src = c.recvfrom(100)
+        assert data == b"echo:six"
+        assert src[:2] == ("::1", port)
+    finally:
+        target.close()

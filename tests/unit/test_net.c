@@ -205,7 +205,10 @@ static void test_is_hostname(void **state)
 
 	assert_true(net_is_hostname("example.com"));
 	assert_true(net_is_hostname("a-b_c.D9"));
-	assert_true(net_is_hostname("1.2.3.4"));
+	/* All digits and dots is a mistyped address, not a name. */
+	assert_false(net_is_hostname("1.2.3.4"));
+	assert_false(net_is_hostname("300.1.1.1"));
+	assert_true(net_is_hostname("1.2.3.example"));
 	assert_false(net_is_hostname(""));
 	assert_false(net_is_hostname(NULL));
 	assert_false(net_is_hostname("a b"));
