@@ -868,7 +868,7 @@ acl_match(const struct acl *a, const struct request *req, const char *user,
 	return ERR_ACL_NOMATCH;   /* F-ACL-02: implicit final deny */
 }
 
-/* ---- lists ---------------------------------------------------------------- */
+/* ---- lists -------------------------------------------------------------- */
 
 struct acl *
 acl_ref(struct acl *a)
@@ -976,7 +976,7 @@ acl_last_mutable(struct acl **ap)
 	return a ? &a->e[a->n - 1] : NULL;
 }
 
-/* ---- config commands ------------------------------------------------------ */
+/* ---- config commands ---------------------------------------------------- */
 
 /* allow|deny USERS SOURCES TARGETS PORTS OPERATIONS WEEKDAYS TIMES [WEIGHT]
  * (F-ACL-01) */

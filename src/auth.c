@@ -39,7 +39,7 @@ static const struct auth_conf auth_default = {
 
 static uint64_t next_conf_id;   /* atomic */
 
-/* ---- settings -------------------------------------------------------------- */
+/* ---- settings ----------------------------------------------------------- */
 
 struct auth_conf *
 auth_conf_snapshot(const struct auth_conf *cur)
@@ -74,7 +74,7 @@ auth_delimchar(const struct conf_gen *g)
 	return g && g->delimchar ? g->delimchar : '@';
 }
 
-/* ---- the cache ------------------------------------------------------------- */
+/* ---- the cache ---------------------------------------------------------- */
 
 #define CACHE_KEY_MAX 1024
 #define CACHE_MIN_BUCKETS 1024
@@ -233,7 +233,7 @@ auth_cache_count(void)
 	return n;
 }
 
-/* ---- cache keys ------------------------------------------------------------ */
+/* ---- cache keys --------------------------------------------------------- */
 
 struct keybuf {
 	uint8_t b[CACHE_KEY_MAX];
@@ -333,9 +333,21 @@ build_key(struct keybuf *k, const struct auth_conf *ac,
 	return k->bad ? -1 : 0;
 }
 
+/* The password digests are keyed with cache_secret, set once under the
+ * lock; after this returns it is only read. */
+static void
+cache_ensure_seed(void)
+{
+	os_mutex_lock(&cache_lock);
+	if (!cache_seeded)
+		cache_seed();
+	os_mutex_unlock(&cache_lock);
+}
+
 /* `cache`/`cacheacl` authenticate step: 0 on a hit (the cached name is
  * assigned when the key has no user), ERR_AUTH_NOUSER on a miss,
- * ERR_LIMIT when `limit` binds the entry to another address. */
+ * ERR_LIMIT when `limit` binds the entry to another address.  The key
+ * is built before the lock is taken; only the table lookup holds it. */
 static int
 cache_lookup(struct client *cl, const struct auth_conf *ac, uint64_t mono)
 {
@@ -343,109 +355,129 @@ cache_lookup(struct client *cl, const struct auth_conf *ac, uint64_t mono)
 	struct cache_entry *e;
 	char user[AUTH_CACHE_USER_MAX + 1];
 	uint8_t ip[17];
+	uint64_t h;
 	int rc = ERR_AUTH_NOUSER;
 
 	if (ac->cache_type == 0)
 		return ERR_AUTH_NOUSER;     /* no `authcache`: nothing cached */
+	cache_ensure_seed();
 	k = malloc(sizeof(*k));
 	if (k == NULL)
 		return ERR_AUTH_NOUSER;
+	if (build_key(k, ac, cl, cl->cred.user, cl->cred.password) != 0)
+		goto out;
+	h = key_hash(k->b, k->n);
+	addr_tagged(&cl->cl_peer, ip);
 	os_mutex_lock(&cache_lock);
-	if (!cache_seeded)
-		cache_seed();
-	if (build_key(k, ac, cl, cl->cred.user, cl->cred.password) == 0) {
-		e = cache_find(k->b, k->n, key_hash(k->b, k->n));
-		if (e != NULL && e->expires <= mono) {
-			cache_remove(e);
-			e = NULL;
-		}
-		if (e != NULL) {
-			addr_tagged(&cl->cl_peer, ip);
-			memcpy(user, e->user, sizeof(user));
-			rc = 0;
-			if ((ac->cache_type & (AC_LIMIT | AC_IP)) ==
-			    (AC_LIMIT | AC_IP) && memcmp(ip, e->ip, 17) != 0)
-				rc = ERR_LIMIT;
-		}
+	e = cache_find(k->b, k->n, h);
+	if (e != NULL && e->expires <= mono) {
+		cache_remove(e);
+		e = NULL;
+	}
+	if (e != NULL) {
+		memcpy(user, e->user, sizeof(user));
+		rc = 0;
+		if ((ac->cache_type & (AC_LIMIT | AC_IP)) == (AC_LIMIT | AC_IP)
+		    && memcmp(ip, e->ip, sizeof(ip)) != 0)
+			rc = ERR_LIMIT;
 	}
 	os_mutex_unlock(&cache_lock);
-	pwhash_wipe(k, sizeof(*k));
-	free(k);
 	if (rc == 0 && !(ac->cache_type & AC_USER)) {
 		/* "ip" caching: the address is that user now (acl-auth 2) */
 		char *u = strdup(user);
 
-		if (u == NULL)
-			return ERR_AUTH_NOUSER;
+		if (u == NULL) {
+			rc = ERR_AUTH_NOUSER;
+			goto out;
+		}
 		pwhash_free_secret(cl->cred.user);
 		cl->cred.user = u;
 	}
+out:
+	pwhash_wipe(k, sizeof(*k));
+	free(k);
 	return rc;
 }
 
-/* Remember a successful authentication.  Allocation happens before the
- * lock is taken. */
+/* Insert a new entry (the caller holds the lock).  Takes ownership of
+ * e and its key; returns -1 (and frees nothing) if the table has no
+ * buckets and cannot get any. */
+static int
+cache_insert(struct cache_entry *e, uint64_t mono, long size)
+{
+	/* make room: expired entries first, then the oldest */
+	while (cache_oldest && (cache_oldest->expires <= mono ||
+	       cache_count >= (size_t)size))
+		cache_remove(cache_oldest);
+	if (cache_count >= cache_nbuckets)
+		cache_grow();   /* rare: the table doubles */
+	if (cache_bucket == NULL)
+		return -1;
+	e->hnext = cache_bucket[e->hash & (cache_nbuckets - 1)];
+	cache_bucket[e->hash & (cache_nbuckets - 1)] = e;
+	cache_count++;
+	return 0;
+}
+
+/* Remember a successful authentication.  The key and the new entry are
+ * made before the lock is taken. */
 static void
 cache_store(struct client *cl, const struct auth_conf *ac, uint64_t mono)
 {
 	struct keybuf *k;
-	struct cache_entry *e, *fresh;
-	uint64_t h;
+	struct cache_entry *e, *fresh = NULL;
+	uint8_t *key = NULL;
 
 	if (ac->cache_type == 0 || cl->cred.user == NULL ||
 	    strlen(cl->cred.user) > AUTH_CACHE_USER_MAX ||
 	    ((ac->cache_type & AC_PASS) && cl->cred.password == NULL))
 		return;
+	cache_ensure_seed();
 	k = malloc(sizeof(*k));
+	if (k == NULL)
+		return;
+	if (build_key(k, ac, cl, cl->cred.user, cl->cred.password) != 0)
+		goto out;
 	fresh = calloc(1, sizeof(*fresh));
-	if (k == NULL || fresh == NULL)
+	key = malloc(k->n);
+	if (fresh == NULL || key == NULL)
 		goto out;
+	memcpy(key, k->b, k->n);
+	fresh->key = key;
+	fresh->keylen = k->n;
+	fresh->hash = key_hash(k->b, k->n);
+	snprintf(fresh->user, sizeof(fresh->user), "%s", cl->cred.user);
+	addr_tagged(&cl->cl_peer, fresh->ip);
+	fresh->expires = mono + (uint64_t)ac->cache_time;
 	os_mutex_lock(&cache_lock);
-	if (!cache_seeded)
-		cache_seed();
-	if (build_key(k, ac, cl, cl->cred.user, cl->cred.password) != 0) {
-		os_mutex_unlock(&cache_lock);
-		goto out;
-	}
-	h = key_hash(k->b, k->n);
-	e = cache_find(k->b, k->n, h);
-	if (e == NULL) {
-		/* make room: expired entries first, then the oldest */
-		while (cache_oldest && (cache_oldest->expires <= mono ||
-		       cache_count >= (size_t)ac->cache_size))
-			cache_remove(cache_oldest);
-		fresh->key = malloc(k->n);
-		if (fresh->key == NULL) {
-			os_mutex_unlock(&cache_lock);
-			goto out;
-		}
-		memcpy(fresh->key, k->b, k->n);
-		fresh->keylen = k->n;
-		fresh->hash = h;
-		if (cache_count >= cache_nbuckets)
-			cache_grow();
-		e = fresh;
-		fresh = NULL;
-		e->hnext = cache_bucket[h & (cache_nbuckets - 1)];
-		cache_bucket[h & (cache_nbuckets - 1)] = e;
-		cache_count++;
-	} else {
+	e = cache_find(key, k->n, fresh->hash);
+	if (e != NULL) {
+		/* rewrite in place: it becomes the newest entry */
 		unlink_age(e);
+		memcpy(e->user, fresh->user, sizeof(e->user));
+		memcpy(e->ip, fresh->ip, sizeof(e->ip));
+		e->expires = fresh->expires;
+		push_newest(e);
+	} else if (cache_insert(fresh, mono, ac->cache_size) == 0) {
+		push_newest(fresh);
+		fresh = NULL;
+		key = NULL;
 	}
-	snprintf(e->user, sizeof(e->user), "%s", cl->cred.user);
-	addr_tagged(&cl->cl_peer, e->ip);
-	e->expires = mono + (uint64_t)ac->cache_time;
-	push_newest(e);
 	os_mutex_unlock(&cache_lock);
 out:
-	if (k != NULL) {
-		pwhash_wipe(k, sizeof(*k));
-		free(k);
+	if (key != NULL) {
+		pwhash_wipe(key, k->n);
+		free(key);
 	}
-	free(fresh);
+	pwhash_wipe(k, sizeof(*k));
+	free(k);
+	if (fresh != NULL) {
+		pwhash_wipe(fresh, sizeof(*fresh));
+		free(fresh);
+	}
 }
 
-/* ---- methods ----------------------------------------------------------------- */
+/* ---- methods ------------------------------------------------------------ */
 
 static int
 same_addr(const struct sockaddr *sa, const struct net_addr *peer)
@@ -641,7 +673,7 @@ auth_authorize(struct client *cl)
 	return auth_authorize_at(cl, time(NULL), os_monotonic_ms() / 1000);
 }
 
-/* ---- config commands ------------------------------------------------------- */
+/* ---- config commands ---------------------------------------------------- */
 
 static struct auth_conf *
 cursor_auth(struct conf_ctx *ctx)

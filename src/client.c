@@ -13,6 +13,7 @@
 #include "logformat.h"
 #include "os.h"
 #include "proxyproto.h"
+#include "resolve.h"
 #include "service.h"
 #include "sockio.h"
 
@@ -178,7 +179,7 @@ int client_connect(struct client *cl)
 	if (cl->req.addr.len != 0) {
 		dst = cl->req.addr;
 	} else if (cl->req.host == NULL ||
-		   net_resolve(cl->req.host, sc->family, &dst) != 0) {
+		   resolve_name(cl->gen, cl->req.host, sc->family, &dst) != 0) {
 		return ERR_HOST_NOT_FOUND;
 	}
 	if (net_family(&dst) != AF_UNIX)

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "logformat.h"
 #include "os.h"
+#include "resolve.h"
 #include "service.h"
 #include "users.h"
 
@@ -228,6 +229,7 @@ void conf_gen_unref(struct conf_gen *g)
 	if (g->log)
 		log_sink_unref(g->log);
 	users_free(g->users);
+	resolve_conf_free(g->resolv);
 	free(g);
 }
 

@@ -36,6 +36,7 @@ struct svc_conf;
 struct users;
 struct acl;
 struct auth_conf;
+struct resolve_conf;
 
 /* An action that changes the process and so happens only when a
  * generation is applied, never in --check: run in config order. */
@@ -68,7 +69,7 @@ struct conf_gen {
 	struct svc_conf **svcs;              /* every service, config order */
 	int nsvcs;
 	struct users *users;                 /* `users` table (users.c) */
-	int delimchar;                       /* `delimchar`; 0 = '@' */
+	int delimchar;                       /* `delimchar`; 0 = '@' */	struct resolve_conf *resolv;         /* name service (resolve.h) */
 };
 
 /* Where a token came from, for messages. */

@@ -13,6 +13,7 @@
 #include "net.h"
 #include "os.h"
 #include "plugin.h"
+#include "resolve.h"
 #include "service.h"
 #include "users.h"
 
@@ -545,13 +546,13 @@ static const struct conf_cmd builtin[] = {
 	LATER("noconnlim", 1, 0),
 	LATER("filtermaxsize", 2, 2),
 	/* name service */
-	LATER("nserver", 2, 2),
-	LATER("authnserver", 2, 2),
-	LATER("fakeresolve", 1, 1),
-	LATER("nscache", 2, 2),
-	LATER("nscache6", 2, 2),
-	LATER("nsrecord", 3, 3),
-	LATER("dialer", 2, 2),
+	{ "nserver", 2, 2, resolve_cmd_nserver, NULL },
+	{ "authnserver", 2, 2, resolve_cmd_authnserver, NULL },
+	{ "fakeresolve", 1, 1, resolve_cmd_fakeresolve, NULL },
+	{ "nscache", 2, 2, resolve_cmd_nscache, NULL },
+	{ "nscache6", 2, 2, resolve_cmd_nscache, NULL },
+	{ "nsrecord", 3, 3, resolve_cmd_nsrecord, NULL },
+	{ "dialer", 2, 2, resolve_cmd_dialer, NULL },
 	/* built-in TLS */
 	LATER("ssl_mitm", 1, 1), LATER("ssl_nomitm", 1, 1),
 	LATER("ssl_serv", 1, 1), LATER("ssl_noserv", 1, 1),

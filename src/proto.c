@@ -12,6 +12,7 @@ int proto_http_handle(struct client *cl);
 int proto_tcppm_handle(struct client *cl);
 int proto_socks_handle(struct client *cl);
 void proto_udppm_run(struct service *svc);
+void proto_dns_run(struct service *svc);
 
 static const struct proto protos[] = {
 	/* cmd      %N       port  transport    pos handler             dgram */
@@ -24,7 +25,7 @@ static const struct proto protos[] = {
 	{ "tlspr",  "TLSPR", 1443, SOCK_STREAM, 0, NULL,               NULL },
 	{ "auto",   "AUTO",  8080, SOCK_STREAM, 0, NULL,               NULL },
 	{ "admin",  "ADMIN", 80,   SOCK_STREAM, 0, NULL,               NULL },
-	{ "dnspr",  "DNSPR", 53,   SOCK_DGRAM,  0, NULL,               NULL },
+	{ "dnspr",  "DNSPR", 53,   SOCK_DGRAM,  0, NULL,     proto_dns_run },
 	{ "tcppm",  "TCPPM", 0,    SOCK_STREAM, 1, proto_tcppm_handle, NULL },
 	{ "udppm",  "UDPPM", 0,    SOCK_DGRAM,  1, NULL,    proto_udppm_run },
 };

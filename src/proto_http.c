@@ -589,16 +589,16 @@ static int http_credentials(struct http_session *hs, struct http_req *rq)
 		return http_set_cred(hs->cl, puser, ppass);
 	if (hs->sc->transparent)
 		return 0;
+	rc = 0;
 	while ((i = http_find_field(h, "Proxy-Authorization", i + 1)) >= 0) {
-		rc = http_basic_decode(h->fields[i].value, dec, sizeof(dec),
-				       &user, &pass);
-		if (rc == 0) {
+		if (http_basic_decode(h->fields[i].value, dec, sizeof(dec),
+				      &user, &pass) == 0) {
 			rc = http_set_cred(hs->cl, user, pass);
-			http_wipe(dec, sizeof(dec));
-			return rc;
+			break;
 		}
 	}
-	return 0;
+	http_wipe(dec, sizeof(dec));
+	return rc;
 }
 
 /* %T: the request line; origin form rewritten to absolute form, and
@@ -1544,6 +1544,32 @@ static int http_authorize(struct http_session *hs)
 	return client_authorize(cl);
 }
 
+/* A new request starts with nothing of the previous one in cl->req and
+ * %T; until the head is understood %T is its first line as received
+ * (control bytes shown as '?'). */
+static void http_reset_request(struct http_session *hs, size_t headlen)
+{
+	struct client *cl = hs->cl;
+	const char *p = http_in_data(&hs->cin);
+	size_t n = 0, i;
+	char *line;
+
+	free(cl->req.host);
+	cl->req.host = NULL;
+	cl->req.port = 0;
+	cl->req.command = 0;
+	while (n < headlen && p[n] != '\r' && p[n] != '\n')
+		n++;
+	line = malloc(n + 1);
+	if (line == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		line[i] = (unsigned char)p[i] < 0x20 ? '?' : p[i];
+	line[n] = '\0';
+	client_set_text(cl, line);
+	free(line);
+}
+
 static int http_serve_one(struct http_session *hs, struct http_req *rq)
 {
 	struct client *cl = hs->cl;
@@ -1561,6 +1587,7 @@ static int http_serve_one(struct http_session *hs, struct http_req *rq)
 		memset(&cl->srv_local, 0, sizeof(cl->srv_local));
 	}
 	rc = http_read_head(hs, rq, &headlen);
+	http_reset_request(hs, rc == 0 ? headlen : hs->cin.len);
 	if (rc != 0)
 		return rc;
 	rc = http_parse_request_head(http_in_data(&hs->cin), headlen, &hs->req);

@@ -84,7 +84,7 @@ pass_len(const char *password)
 	return n > PWHASH_MAXPASS ? PWHASH_MAXPASS : n;
 }
 
-/* ---- NT ------------------------------------------------------------------- */
+/* ---- NT ----------------------------------------------------------------- */
 
 int
 pwhash_nt(const char *password, char out[PWHASH_NT_LEN + 1])
@@ -120,7 +120,7 @@ pwhash_nt(const char *password, char out[PWHASH_NT_LEN + 1])
 #endif
 }
 
-/* ---- BLAKE2b (RFC 7693) --------------------------------------------------- */
+/* ---- BLAKE2b (RFC 7693) ------------------------------------------------- */
 
 struct b2b {
 	uint64_t h[8];
@@ -340,7 +340,7 @@ crypt3(const char *password, const char *setting, char *out, size_t len)
 	return 0;
 }
 
-/* ---- crypt(3) -------------------------------------------------------------- */
+/* ---- crypt(3) ----------------------------------------------------------- */
 
 #ifdef HAVE_LIBCRYPT
 static int

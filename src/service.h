@@ -71,6 +71,7 @@ struct svc_conf {
 	int maxseg;
 	struct acl *acl;             /* ACL at the line (refcounted), or NULL */
 	struct auth_conf *auth;      /* auth chain + authcache, owned */
+	struct net_addr fake4, fake6; /* dnspr -F answers; len 0 = unset */
 };
 
 /* Parse the options of a service line into a new svc_conf built from the

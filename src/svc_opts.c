@@ -262,6 +262,10 @@ static int parse_option(struct conf_ctx *ctx, struct svc_conf *sc, int argc,
 				   sc->cmdname, v);
 			return -1;
 		}
+		if (net_family(&fa) == AF_INET6)
+			sc->fake6 = fa;
+		else
+			sc->fake4 = fa;
 		return 0;
 	}
 	case 's':

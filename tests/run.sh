@@ -14,7 +14,8 @@ cd "$here"
 jobs=$(nproc 2>/dev/null || echo 2)
 
 packages=(build-essential cmake pkg-config libcmocka-dev python3-pytest
-	gcc-mingw-w64-x86-64 curl procps)
+	gcc-mingw-w64-x86-64 libcrypt-dev libmd-dev
+	curl wget openssl proxychains4 python3-pyftpdlib bind9-dnsutils procps)
 
 install_packages() {
 	local missing=()

@@ -20,6 +20,7 @@ import ssl
 import subprocess
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -245,11 +246,15 @@ class Origin:
 # raw client
 # ---------------------------------------------------------------------------
 
+_LEFTOVER = weakref.WeakKeyDictionary()
+
+
 def read_response(sock, timeout=10.0):
     """Read one response head (and a Content-Length body); returns
-    (status, headers dict lower-cased, body, raw head)."""
+    (status, headers dict lower-cased, body, raw head).  Bytes past the
+    response are kept for the next call on the same socket."""
     sock.settimeout(timeout)
-    buf = b""
+    buf = _LEFTOVER.pop(sock, b"")
     while b"\r\n\r\n" not in buf:
         c = sock.recv(65536)
         if not c:
@@ -265,11 +270,16 @@ def read_response(sock, timeout=10.0):
         k, _, v = ln.partition(b":")
         hdrs.setdefault(k.strip().lower().decode(), v.strip().decode())
     n = int(hdrs.get("content-length", "0"))
+    if status // 100 == 1 or status in (204, 304):
+        n = 0
     while len(rest) < n:
         c = sock.recv(65536)
         if not c:
             break
         rest += c
+    if "content-length" in hdrs or n == 0 and status // 100 == 1:
+        _LEFTOVER[sock] = rest[n:]
+        rest = rest[:n]
     return status, hdrs, rest, head
 
 

@@ -7,7 +7,6 @@ bounded by a timeout.
 """
 
 import ipaddress
-import re
 import socket
 import struct
 import time
@@ -225,6 +224,3 @@ def proxychains_conf(path, kind, port, proxy_dns=True):
                     % ("proxy_dns" if proxy_dns else "", kind, port))
     return path
 
-
-def match(pattern, text):
-    return re.fullmatch(pattern, text) is not None

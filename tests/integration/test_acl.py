@@ -424,6 +424,31 @@ def test_tcppm_auth_types(proxy, tmp_path, echo_server, head, acl, code):
     assert ok == (code == 0)
 
 
+def _ptr_name(addr):
+    try:
+        name = socket.gethostbyaddr(addr)[0]
+        ok = addr in [a[4][0] for a in socket.getaddrinfo(
+            name, None, socket.AF_INET)]
+        return name if ok else None
+    except OSError:
+        return None
+
+
+def test_tcppm_dnsname(proxy, tmp_path, echo_server):
+    """F-AUTH-05: the client's confirmed PTR name is its user name."""
+    name = _ptr_name(LOOP4)
+    if name is None:
+        pytest.skip("127.0.0.1 has no confirmed PTR name here")
+    port, log = tcppm_rig(proxy, tmp_path, echo_server.port,
+                          "allow %s\n" % name, head="auth dnsname\n")
+    ok, rec = tcppm_try(port, log)
+    assert (ok, rec["err"], rec["user"]) == (True, 0, name)
+    port, log = tcppm_rig(proxy, tmp_path, echo_server.port,
+                          "allow nosuchname\n", head="auth dnsname\n")
+    ok, rec = tcppm_try(port, log)
+    assert (ok, rec["err"]) == (False, 3)
+
+
 @pytest.mark.parametrize("line,message", [
     ("allow * z.z.z.z", "px.cfg:2: allow: Invalid IP, IP range or CIDR: "
      "'z.z.z.z'"),

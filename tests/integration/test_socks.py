@@ -22,7 +22,8 @@ from conftest import (LOOP4, LOOP6, PX_BIN, MiB, UdpEchoServer, connect,
                       recv_exact, recv_stream, send_stream)
 from socks_util import (CMD_BIND, CMD_CONNECT, CMD_UDP, client_record,
                         closed_soon, log_records, proxychains_conf,
-                        read_socks4_reply, read_socks5_reply, socks4_request_bytes,
+                        read_socks4_reply, read_socks5_reply,
+                        socks4_request_bytes,
                         socks5_greet, socks5_open, socks5_request, socks_cfg,
                         udp_recv, udp_unwrap, udp_wrap, wait_record)
 
@@ -46,8 +47,8 @@ def _start_http(root, host):
     cls = _Http6Server if ":" in host else http.server.ThreadingHTTPServer
     handler = functools.partial(_QuietHandler, directory=str(root))
     srv = cls((host, 0), handler)
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1},
-                         daemon=True)
+    t = threading.Thread(target=srv.serve_forever,
+                         kwargs={"poll_interval": 0.1}, daemon=True)
     t.start()
     return srv, t
 
@@ -516,6 +517,27 @@ def test_truncated_request_after_negotiation(socks):
         s.sendall(b"\x05\x01\x00\x03\x20abc")
         assert closed_soon(s, 10)
     assert client_record(log, cport)["err"] == "00451"
+
+
+def test_truncated_auth_and_bad_request_version(socks):
+    """F-SOCKS-02, F-SOCKS-09: an RFC 1929 message cut short times out
+    (445); a request whose VER is not 5 gets REP 01 and 421."""
+    port, log, _ = socks(head=TIMEOUTS)
+    with connect(port) as s:
+        cport = s.getsockname()[1]
+        s.sendall(b"\x05\x01\x02")
+        assert recv_exact(s, 2) == b"\x05\x02"
+        s.sendall(b"\x01\x05ab")
+        assert closed_soon(s, 10)
+    assert client_record(log, cport)["err"] == "00445"
+    with connect(port) as s:
+        cport = s.getsockname()[1]
+        socks5_greet(s)
+        s.sendall(b"\x04\x01\x00\x01\x7f\x00\x00\x01\x00\x50")
+        rep = read_socks5_reply(s)
+        assert rep.raw == b"\x05\x01\x00\x01" + b"\0" * 6
+        assert closed_soon(s)
+    assert client_record(log, cport)["err"] == "00421"
 
 
 # --------------------------------------------------------------------------

@@ -502,7 +502,7 @@ test_large_lists(void **state)
 	free(srcs);
 }
 
-/* ---- config commands ------------------------------------------------------ */
+/* ---- config commands ---------------------------------------------------- */
 
 static struct conf_gen *
 load(const char *text, int *nerr, char **msgs)

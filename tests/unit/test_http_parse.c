@@ -643,6 +643,101 @@ static void test_url_decode(void **state)
 	assert_int_equal(http_url_decode("abc", 3, 0, out, 3), -1);
 }
 
+/* ---- random hostile input ------------------------------------------------ */
+
+static uint32_t rnd_state = 12345;
+
+static uint32_t rnd(void)
+{
+	/* xorshift32: deterministic, so a failure is reproducible */
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state;
+}
+
+/* Bytes biased towards HTTP syntax, so parsers get deep often. */
+static size_t rnd_message(char *buf, size_t max)
+{
+	static const char *const parts[] = {
+		"GET ", "POST ", "CONNECT ", "http://", "ftp://", "HTTP/1.1",
+		"HTTP/1.0", "\r\n", "\n", "\r", ": ", ":", " ", "\t", "/",
+		"Host", "Content-Length", "Transfer-Encoding", "chunked", ",",
+		"0", "5", "ff", ";", "@", "[", "]", "\0", "\x80", "=", "%",
+		"100", "200 OK", "a", "zz", "\r\n\r\n", "-", "+", "1234567",
+		"FFFFFFFFFFFFFFFFFF",
+	};
+	size_t n = 0, k = rnd() % 40;
+
+	while (k-- > 0) {
+		const char *p = parts[rnd() % (sizeof(parts) / sizeof(parts[0]))];
+		size_t l = strlen(p);
+
+		if (p[0] == '\0')
+			l = 1;
+		if (rnd() % 8 == 0) {
+			if (n < max)
+				buf[n++] = (char)rnd();
+			continue;
+		}
+		if (n + l > max)
+			break;
+		memcpy(buf + n, p, l);
+		n += l;
+	}
+	return n;
+}
+
+static void fuzz_one(const char *p, size_t n)
+{
+	struct http_framing f;
+	struct http_target t;
+	struct http_chunked c;
+	struct http_chunk_step st;
+	struct http_str v = { p, n };
+	size_t pos = 0, hl, off = 0;
+	char out[600];
+	const char *u, *pw;
+	int rc;
+
+	if (http_head_scan(p, n, &pos, &hl) == HTTP_OK) {
+		if (http_parse_request_head(p, hl, &head) == HTTP_OK)
+			http_request_framing(&head, &f);
+		if (http_parse_response_head(p, hl, &head) == HTTP_OK)
+			http_response_framing(&head, (int)(n & 1), &f);
+	}
+	http_parse_target(p, n, (int)(n & 1), &t);
+	http_chunked_init(&c);
+	do {
+		rc = http_chunked_step(&c, p + off, n - off, &st);
+		if (rc == HTTP_OK)
+			off += st.used;
+	} while (rc == HTTP_OK && st.kind != HTTP_CHUNK_END && off <= n);
+	assert_true(off <= n);
+	if (n < 400) {
+		size_t dn;
+
+		http_b64_decode(p, n, out, sizeof(out), &dn);
+		http_basic_decode(v, out, sizeof(out), &u, &pw);
+		http_url_decode(p, n, 1, out, sizeof(out));
+	}
+}
+
+static void test_random_input(void **state)
+{
+	char msg[2048];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 30000; i++) {
+		size_t n = rnd_message(msg, sizeof(msg));
+		char *p = dup_exact(msg, n);
+
+		fuzz_one(p, n);
+		free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -662,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_url_decode),
+		cmocka_unit_test(test_random_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

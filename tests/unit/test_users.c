@@ -21,6 +21,7 @@
 #include "client.h"
 #include "conf.h"
 #include "errcode.h"
+#include "os.h"
 #include "pwhash.h"
 #include "service.h"
 #include "users.h"
@@ -29,7 +30,7 @@
 #define CR3_SECRET "$3$abc$lYQG8cvf3azeHi.8OH2n/."
 #define NT_PASSWORD "8846F7EAEE8FB117AD06BDD830B7586C"
 
-/* ---- the table ------------------------------------------------------------ */
+/* ---- the table ---------------------------------------------------------- */
 
 static void
 add_ok(struct users *u, const char *spec)
@@ -181,7 +182,7 @@ test_ten_thousand_users(void **state)
 	users_free(u);
 }
 
-/* ---- config ---------------------------------------------------------------- */
+/* ---- config ------------------------------------------------------------- */
 
 static struct conf_gen *
 load(const char *text, enum conf_mode mode, int *nerr, char **msgs)
@@ -270,7 +271,7 @@ test_conf_commands(void **state)
 	free(msgs);
 }
 
-/* ---- the auth chain ---------------------------------------------------------- */
+/* ---- the auth chain ----------------------------------------------------- */
 
 static struct conf_gen *gen;
 
@@ -537,6 +538,75 @@ test_nolog_marks_record(void **state)
 }
 
 static void
+test_cache_size_bound(void **state)
+{
+	char ip[32];
+	int i;
+
+	(void)state;
+	auth_cache_reset();
+	gen = build("users alice:CL:secret\n"
+		    "authcache ip 60 3\nauth cache strong\n"
+		    "tcppm 3000 127.0.0.1 25\n");
+	for (i = 1; i <= 5; i++) {
+		snprintf(ip, sizeof(ip), "10.0.0.%d", i);
+		assert_int_equal(RUN(0, ip, "alice", "secret", 25), 0);
+	}
+	/* at most 3 entries: the oldest two went first */
+	assert_int_equal(auth_cache_count(), 3);
+	assert_int_equal(RUN(0, "10.0.0.1", NULL, NULL, 25), ERR_AUTH_NOUSER);
+	assert_int_equal(RUN(0, "10.0.0.5", NULL, NULL, 25), 0);
+	/* a rewrite refreshes an entry instead of adding one */
+	assert_int_equal(RUN(0, "10.0.0.3", "alice", "secret", 25), 0);
+	assert_int_equal(auth_cache_count(), 3);
+	conf_gen_unref(gen);
+	auth_cache_reset();
+}
+
+/* Many workers use the cache at once (run under ASan; the lock keeps
+ * the table consistent). */
+static int stress_failures;
+
+static void
+stress_worker(void *arg)
+{
+	char ip[32];
+	int i, base = (int)(intptr_t)arg;
+
+	for (i = 0; i < 2000; i++) {
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", base, (i / 250) % 250,
+			 i % 250);
+		if (RUN(0, ip, "alice", "secret", 25) != 0)
+			os_atomic_inc(&stress_failures);
+		if (RUN(0, ip, NULL, NULL, 25) != 0)
+			os_atomic_inc(&stress_failures);
+	}
+}
+
+static void
+test_cache_threads(void **state)
+{
+	os_thread_t *t[4];
+	int i;
+
+	(void)state;
+	auth_cache_reset();
+	gen = build("users alice:CL:secret\n"
+		    "authcache ip 600 100000\nauth cache strong\n"
+		    "tcppm 3000 127.0.0.1 25\n");
+	for (i = 0; i < 4; i++)
+		assert_int_equal(os_thread_joinable(&t[i], stress_worker,
+						    (void *)(intptr_t)(i + 1),
+						    0), 0);
+	for (i = 0; i < 4; i++)
+		os_thread_join(t[i]);
+	assert_int_equal(stress_failures, 0);
+	assert_int_equal(auth_cache_count(), 8000);
+	conf_gen_unref(gen);
+	auth_cache_reset();
+}
+
+static void
 test_request_address(void **state)
 {
 	struct client *cl;
@@ -588,6 +658,8 @@ main(void)
 		cmocka_unit_test(test_cache_without_authcache),
 		cmocka_unit_test(test_nolog_marks_record),
 		cmocka_unit_test(test_request_address),
+		cmocka_unit_test(test_cache_size_bound),
+		cmocka_unit_test(test_cache_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
