@@ -537,7 +537,8 @@ compile_wdays(struct acl_rule *r, const char *f)
 		if (*p < '0' || *p > '9')
 			continue;
 		a = *p - '0';
-		if (p[1] == '-' && p[2] >= '0' && p[2] <= '9' && p[2] - '0' > a) {
+		if (p[1] == '-' && p[2] >= '0' && p[2] <= '9' &&
+		    p[2] - '0' > a) {
 			for (b = a; b <= p[2] - '0'; b++)
 				r->wdays |= 1u << (b % 7);
 			p += 2;

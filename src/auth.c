@@ -183,7 +183,8 @@ cache_find(const uint8_t *key, size_t n, uint64_t h)
 	if (cache_bucket == NULL)
 		return NULL;
 	for (e = cache_bucket[h & (cache_nbuckets - 1)]; e; e = e->hnext)
-		if (e->hash == h && e->keylen == n && memcmp(e->key, key, n) == 0)
+		if (e->hash == h && e->keylen == n &&
+		    memcmp(e->key, key, n) == 0)
 			return e;
 	return NULL;
 }
@@ -590,11 +591,9 @@ stores_in_cache(int m)
 static int
 chain_done(struct chain *c, int rc)
 {
-	/* F-ACL-09: the deciding ACE asked for no log record.  The record
-	 * is written at most once per connection, so marking it written
-	 * suppresses it. */
-	if (c->decider != NULL && c->decider->nolog)
-		c->cl->logged = 1;
+	/* F-ACL-09 `nolog`: this request writes no record (a keep-alive connection
+	 * decides again for its next request). */
+	c->cl->nolog = c->decider != NULL && c->decider->nolog;
 	return rc;
 }
 
@@ -635,7 +634,9 @@ auth_authorize_at(struct client *cl, time_t now, uint64_t mono)
 		rc = authenticate(&c, m, ac, mono, &authorize);
 		if (rc == 0) {
 			/* the ACL result with the name is final */
-			if (authorize && (rc = acl_step(&c, cl->cred.user)) != 0)
+			if (authorize)
+				rc = acl_step(&c, cl->cred.user);
+			if (rc != 0)
 				return chain_done(&c, rc);
 			if (stores_in_cache(m))
 				cache_store(cl, ac, mono);

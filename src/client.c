@@ -103,7 +103,7 @@ void client_log(struct client *cl, int err)
 	size_t n;
 
 	cl->logged = 1;
-	if (sc->log != NULL) {
+	if (sc->log != NULL && !cl->nolog) {
 		memset(&rec, 0, sizeof(rec));
 		os_realtime(&rec.now);
 		rec.duration_ms = now - cl->start_ms;

@@ -66,6 +66,7 @@ struct client {
 	char *text;                  /* %T */
 	const char *logname;         /* %N override (e.g. SOCK5), or NULL */
 	int logged;                  /* a record was written */
+	int nolog;                   /* the matched ACE said `nolog` */
 };
 
 /* Create the client for an accepted socket (takes ownership of fd). */

@@ -24,6 +24,7 @@
 #include "service.h"
 #include "sockio.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,8 @@ struct http_session {
 	struct http_buf fwd;           /* head forwarded to the server */
 	char *srv_host;                /* key of the open server connection */
 	uint16_t srv_port;
+	struct net_addr kept_peer;     /* its addresses, given back to */
+	struct net_addr kept_local;    /* cl->srv_* when it is reused */
 	int nreq;                      /* requests answered so far */
 	int to_short, to_long, to_body;
 	struct ftp_conn ftp;           /* ftp:// control connection */
@@ -205,6 +208,16 @@ static const struct http_errpage http_errpages[] = {
 	{ 504, "Gateway Timeout", NULL, "The server did not answer in time." },
 };
 
+/* The outgoing connect timed out (rather than being refused). */
+static int http_errno_timeout(int err)
+{
+#ifdef _WIN32
+	return err == WSAETIMEDOUT;
+#else
+	return err == ETIMEDOUT;
+#endif
+}
+
 /* The reply status for an error code; 0 = close without a reply. */
 static int http_err_status(const struct http_session *hs,
 			   const struct http_req *rq, int code)
@@ -239,6 +252,8 @@ static int http_err_status(const struct http_session *hs,
 	}
 	if (code >= 2 && code <= 9)
 		return hs->sc->user_mode == 1 ? 403 : 407;
+	if (code == ERR_CONNECT && http_errno_timeout(hs->cl->conn_errno))
+		return 504;
 	if ((code >= 11 && code <= 19) || (code >= 30 && code <= 79) ||
 	    (code >= FTP_E_GREETING && code <= 799))
 		return 502;
@@ -872,6 +887,8 @@ static int http_open_server(struct http_session *hs, struct http_req *rq)
 					     strlen(hs->srv_host) },
 			 cl->req.host)) {
 		rq->reused = 1;
+		cl->srv_peer = hs->kept_peer;
+		cl->srv_local = hs->kept_local;
 		return 0;
 	}
 	return http_connect(hs, rq);
@@ -1581,11 +1598,11 @@ static int http_serve_one(struct http_session *hs, struct http_req *rq)
 		if (rc != 0)
 			return rc;
 	}
-	if (cl->srv_sock == OS_BADSOCK) {
-		/* the record of this request names only its own server */
-		memset(&cl->srv_peer, 0, sizeof(cl->srv_peer));
-		memset(&cl->srv_local, 0, sizeof(cl->srv_local));
-	}
+	/* the record of this request names only a server it used */
+	hs->kept_peer = cl->srv_peer;
+	hs->kept_local = cl->srv_local;
+	memset(&cl->srv_peer, 0, sizeof(cl->srv_peer));
+	memset(&cl->srv_local, 0, sizeof(cl->srv_local));
 	rc = http_read_head(hs, rq, &headlen);
 	http_reset_request(hs, rc == 0 ? headlen : hs->cin.len);
 	if (rc != 0)

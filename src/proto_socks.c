@@ -10,6 +10,7 @@
  * the client itself is released by client_finish() only.  Runs on the
  * client's worker thread: no shared state, no locks.
  */
+#include "auth.h"
 #include "client.h"
 #include "errcode.h"
 #include "relay_udp.h"
@@ -259,6 +260,9 @@ socks_user_policy(const struct client *cl)
 		return SOCKS_USER_NEVER;
 	if (cl->conf->user_mode == 2)
 		return SOCKS_USER_REQUIRED;
+	/* The auth chain needs a user (strong, useronly...): prefer 02. */
+	if (auth_wants_user(cl->conf))
+		return SOCKS_USER_PREFERRED;
 	return SOCKS_USER_OPTIONAL;
 }
 

@@ -327,9 +327,13 @@ crypt3(const char *password, const char *setting, char *out, size_t len)
 	memcpy(msg + plen + 1, salt, slen);
 	pwhash_blake2b(d, sizeof(d), NULL, 0, msg, plen + 1 + slen);
 	pwhash_wipe(msg, sizeof(msg));
-	for (i = 0; i < 5; i++)
-		p = put64(p, ((unsigned long)d[grp[i][0]] << 16) |
-			     ((unsigned long)d[grp[i][1]] << 8) | d[grp[i][2]], 4);
+	for (i = 0; i < 5; i++) {
+		unsigned long v = ((unsigned long)d[grp[i][0]] << 16) |
+				  ((unsigned long)d[grp[i][1]] << 8) |
+				  d[grp[i][2]];
+
+		p = put64(p, v, 4);
+	}
 	p = put64(p, d[11], 2);
 	*p = '\0';
 	pwhash_wipe(d, sizeof(d));

@@ -146,7 +146,8 @@ insert(struct users *u, struct user_entry *e)
 	e->hash = name_hash(e->name);
 	for (pp = &u->bucket[e->hash & (u->nbuckets - 1)]; *pp != NULL;
 	     pp = &(*pp)->next) {
-		if ((*pp)->hash == e->hash && strcmp((*pp)->name, e->name) == 0) {
+		if ((*pp)->hash == e->hash &&
+		    strcmp((*pp)->name, e->name) == 0) {
 			e->next = (*pp)->next;
 			entry_free(*pp);
 			*pp = e;
@@ -352,7 +353,8 @@ users_cmd(struct conf_ctx *ctx, int argc, char **argv)
 	}
 	for (i = 1; i < argc; i++) {
 		const char *colon = strchr(argv[i], ':');
-		int nlen = colon ? (int)(colon - argv[i]) : (int)strlen(argv[i]);
+		int nlen = colon ? (int)(colon - argv[i])
+				 : (int)strlen(argv[i]);
 
 		switch (users_add_spec(g->users, argv[i], &why)) {
 		case USERS_ADDED:
@@ -368,7 +370,8 @@ users_cmd(struct conf_ctx *ctx, int argc, char **argv)
 					     argv[i], why);
 			break;
 		case USERS_ERROR:
-			conf_error(ctx, "users: '%.*s': %s", nlen, argv[i], why);
+			conf_error(ctx, "users: '%.*s': %s", nlen, argv[i],
+				   why);
 			return 1;
 		}
 	}

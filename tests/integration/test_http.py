@@ -356,6 +356,35 @@ def test_origin_down(px):
     assert wait_code(d, 13)
 
 
+def test_connect_timeout_is_504(px):
+    """F-HTTP-07: a connect that times out (CONNECT timeout 1 s; the
+    target's accept queue is full, so its SYNs go unanswered) -> 504,
+    logged as 13."""
+    lsn = socket.socket()
+    lsn.bind((LOOP4, 0))
+    lsn.listen(0)
+    fillers = []
+    try:
+        for _ in range(4):
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex(lsn.getsockname())
+            fillers.append(f)
+        time.sleep(0.2)
+        d, port = px(head="timeouts 1 5 30 60 180 1800 15 60 1 5 5\n")
+        start = time.monotonic()
+        status, _, _, _ = raw_request(
+            port, b"GET http://127.0.0.1:%d/ HTTP/1.1\r\nHost: x\r\n\r\n"
+            % lsn.getsockname()[1])
+        assert status == 504
+        assert time.monotonic() - start < 5
+        assert wait_code(d, 13)
+    finally:
+        for f in fillers:
+            f.close()
+        lsn.close()
+
+
 def test_unknown_host(px):
     """F-HTTP-07: a name that does not resolve -> 502 and code 100."""
     d, port = px()
@@ -469,6 +498,25 @@ def test_malformed_requests(px, req, status, code):
     assert wait_code(d, code)
 
 
+def test_error_after_keepalive_request_has_its_own_record(px, origin):
+    """F-HTTP-05: a bad request after a good one on the same connection
+    is logged with its own line, host and code."""
+    d, port = px()
+    with socket.create_connection((LOOP4, port), timeout=10) as s:
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+                  % origin.url("/small").encode())
+        assert read_response(s)[0] == 200
+        s.sendall(b"GET http://127.0.0.1:%d/x HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: 1\r\nContent-Length: 2\r\n\r\n"
+                  % origin.port)
+        assert read_response(s)[0] == 400
+    recs = wait_records(d, 2)
+    assert recs[1]["code"] == 516
+    assert recs[1]["text"] == ("GET http://127.0.0.1:%d/x HTTP/1.1"
+                               % origin.port)
+    assert recs[1]["remote"] == "0.0.0.0:0"
+
+
 def test_overlong_request_line(px, origin):
     """F-HTTP-07: a request line past 8 KiB -> 400, not read further."""
     d, port = px()
@@ -546,6 +594,7 @@ def test_smuggling_refused(px, origin, name):
     assert status == 400 and closed
     rec = wait_records(d, 1)[0]
     assert rec["code"] in (516, 533, 534)
+    assert rec["text"].startswith("POST %s" % origin.url("/echo"))
     time.sleep(0.2)
     assert origin.accepted == 0 and origin.requests == []
 

@@ -481,8 +481,9 @@ test_large_lists(void **state)
 	for (i = 0; i < N; i++) {
 		ul += (size_t)snprintf(users + ul, N * 12 - ul, "%su%d",
 				       i ? "," : "", i);
-		sl += (size_t)snprintf(srcs + sl, N * 20 - sl, "%s10.%d.%d.0/24",
-				       i ? "," : "", i / 256, i % 256);
+		sl += (size_t)snprintf(srcs + sl, N * 20 - sl,
+				       "%s10.%d.%d.0/24", i ? "," : "",
+				       i / 256, i % 256);
 	}
 	argv[0] = users;
 	argv[1] = srcs;

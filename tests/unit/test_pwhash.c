@@ -163,8 +163,8 @@ test_crypt_system(void **state)
 	assert_true(pwhash_crypt_check("secret",
 			"$5$abc$qsg6EHbUzHQzF1POlD7zUwBINSELQxypPaeDcZe6vH0"));
 	assert_true(pwhash_crypt_check("secret",
-			"$6$abc$IdWKNKTJEb8LxY7CGg8YBXlvtfZzFw7Mp/r6niK9YB2mdvgY"
-			"..TKjv1T..8RadRt2qvUHYRLr/TsVArtr91iR1"));
+			"$6$abc$IdWKNKTJEb8LxY7CGg8YBXlvtfZzFw7Mp/r6niK9YB2md"
+			"vgY..TKjv1T..8RadRt2qvUHYRLr/TsVArtr91iR1"));
 	/* garbage never matches */
 	assert_false(pwhash_crypt_check("secret", "$9$nonsense"));
 	assert_false(pwhash_crypt_check("secret", ""));

@@ -153,7 +153,8 @@ test_nt_entries(void **state)
 	add_ok(u, "lower:NT:8846f7eaee8fb117ad06bdd830b7586c");
 	assert_int_equal(users_check(u, "lower", "password"), 0);
 	assert_int_equal(users_add_spec(u, "bad:NT:1234", &why), USERS_SKIPPED);
-	assert_int_equal(users_add_spec(u, "bad:NT:8846F7EAEE8FB117AD06BDD830B7586G",
+	assert_int_equal(users_add_spec(u, "bad:NT:"
+					"8846F7EAEE8FB117AD06BDD830B7586G",
 					&why), USERS_SKIPPED);
 	users_free(u);
 }
@@ -324,7 +325,8 @@ run(int svc, const char *src, const char *user, const char *pass,
 	int rc = auth_authorize_at(cl, time(NULL), mono);
 
 	if (who != NULL)
-		snprintf(who, wholen, "%s", cl->cred.user ? cl->cred.user : "-");
+		snprintf(who, wholen, "%s",
+			 cl->cred.user ? cl->cred.user : "-");
 	freeclient(cl);
 	return rc;
 }
@@ -528,11 +530,11 @@ test_nolog_marks_record(void **state)
 		    "tcppm 3000 127.0.0.1 25\n");
 	cl = mkclient(0, "10.0.0.1", NULL, NULL, 25);
 	assert_int_equal(auth_authorize_at(cl, time(NULL), 1), 0);
-	assert_true(cl->logged);
+	assert_true(cl->nolog);
 	freeclient(cl);
 	cl = mkclient(0, "10.0.0.2", NULL, NULL, 25);
 	assert_int_equal(auth_authorize_at(cl, time(NULL), 1), ERR_ACL_DENY);
-	assert_false(cl->logged);
+	assert_false(cl->nolog);
 	freeclient(cl);
 	conf_gen_unref(gen);
 }

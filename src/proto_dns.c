@@ -1,0 +1,309 @@
+/*
+ * proto_dns.c - dnspr: a caching DNS proxy on UDP (reference dns.md 6,
+ * services.md 12; F-DNS-07, F-DNS-08).
+ *
+ * The listener thread reads datagrams; each one becomes a client with
+ * its own worker thread (a lookup may wait on a server), which answers
+ * from the service socket and writes one access record:
+ *   - 14..1000 bytes (else 813 short / 814 long, no answer);
+ *   - authorized with operation DNSRESOLVE (denied: no answer);
+ *   - exactly one question (816) with a well-formed name (817);
+ *   - A / AAAA: the -F address, else (unless -s) the internal lookup:
+ *     nsrecord, cache, nserver list;
+ *   - PTR of the service's own IPv4 listening address: "3proxy";
+ *   - otherwise the query is forwarded unchanged to the first nserver
+ *     and a reply with answers is relayed verbatim;
+ *   - failing all that: NXDOMAIN (888, or the socket error of the
+ *     forwarding attempt).
+ * %T is "<qtype 4 hex>/<name>/<address>".
+ *
+ * Workers hold a count in the run loop's table; the loop waits for it to
+ * drop to zero before returning (the socket is closed after that), and
+ * every wait in a worker looks at svc->stop at least every 250 ms.
+ */
+#include "client.h"
+#include "conf.h"
+#include "dns_msg.h"
+#include "errcode.h"
+#include "nscache.h"
+#include "os.h"
+#include "resolve.h"
+#include "service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DNS_POLL_MS 250
+#define DNS_MIN_QUERY 14
+#define DNS_MAX_QUERY 1000
+#define DNS_RECV_BUF 65536
+#define LOCAL_TTL 3600
+
+/* %E codes of dnspr (logging.md 7). */
+enum {
+	DNSPR_SHORT = 813, DNSPR_LONG = 814, DNSPR_NOT_ONE = 816,
+	DNSPR_BAD_NAME = 817, DNSPR_SOCKET = 818, DNSPR_CONNECT = 819,
+	DNSPR_SEND = 820, DNSPR_RECV = 821, DNSPR_NOMEM = 822,
+	DNSPR_TCP_CONNECT = 830, DNSPR_TCP_LEN = 832, DNSPR_TCP_BODY = 833,
+	DNSPR_NXDOMAIN = 888
+};
+
+struct dns_job {
+	struct service *svc;
+	int *pending;                /* the run loop's worker count */
+	struct net_addr peer;
+	size_t len;                  /* as received (may exceed the copy) */
+	uint8_t msg[];               /* min(len, DNS_MAX_QUERY + 1) bytes */
+};
+
+static void send_reply(struct client *cl, const uint8_t *buf, size_t len)
+{
+	long n = sendto(cl->svc->sock, (const char *)buf, len, 0,
+			(const struct sockaddr *)&cl->cl_peer.ss,
+			cl->cl_peer.len);
+
+	if (n > 0)
+		cl->stats.bytes_from_server += (uint64_t)n;
+}
+
+static int name_equal_nocase(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char x = *a, y = *b;
+
+		if (x >= 'A' && x <= 'Z')
+			x = (char)(x + 32);
+		if (y >= 'A' && y <= 'Z')
+			y = (char)(y + 32);
+		if (x != y)
+			return 0;
+	}
+	return *a == *b;
+}
+
+/* The PTR of our own listening IPv4 address (only when bound to one). */
+static int is_own_ptr(const struct svc_conf *sc, const char *name)
+{
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&sc->listen.ss;
+	char rev[64];
+
+	if (net_family(&sc->listen) != AF_INET || net_is_any(&sc->listen))
+		return 0;
+	if (dns_reverse_v4((const uint8_t *)&s4->sin_addr, rev,
+			   sizeof(rev)) < 0)
+		return 0;
+	return name_equal_nocase(name, rev);
+}
+
+static const uint8_t *addr_bytes(const struct net_addr *a, size_t *alen)
+{
+	if (net_family(a) == AF_INET6) {
+		*alen = 16;
+		return ((const struct sockaddr_in6 *)&a->ss)->sin6_addr.s6_addr;
+	}
+	*alen = 4;
+	return (const uint8_t *)&((const struct sockaddr_in *)&a->ss)->sin_addr;
+}
+
+static void bytes_text(const uint8_t *b, size_t alen, char *out, size_t cap)
+{
+	int fam = alen == 16 ? AF_INET6 : AF_INET;
+
+	if (inet_ntop(fam, (void *)b, out, (socklen_t)cap) == NULL)
+		out[0] = '\0';
+}
+
+static int forward_error(int x)
+{
+	switch (x) {
+	case RESOLVE_X_SOCKET: return DNSPR_SOCKET;
+	case RESOLVE_X_CONNECT: return DNSPR_CONNECT;
+	case RESOLVE_X_SEND: return DNSPR_SEND;
+	case RESOLVE_X_RECV: return DNSPR_RECV;
+	case RESOLVE_X_NOMEM: return DNSPR_NOMEM;
+	case RESOLVE_X_TCP_CONNECT: return DNSPR_TCP_CONNECT;
+	case RESOLVE_X_TCP_LEN: return DNSPR_TCP_LEN;
+	case RESOLVE_X_TCP_BODY: return DNSPR_TCP_BODY;
+	default: return DNSPR_NXDOMAIN;   /* timeout: nobody knew */
+	}
+}
+
+/* Forward the query to the first nserver; relay a reply with answers.
+ * Returns 0 when relayed, else the code to log. */
+static int forward(struct client *cl, const uint8_t *msg, size_t len)
+{
+	const struct resolve_conf *rc = cl->gen->resolv;
+	struct dns_header h;
+	uint8_t *reply;
+	int n, err = DNSPR_NXDOMAIN;
+
+	if (rc == NULL || rc->nns == 0)
+		return DNSPR_NXDOMAIN;
+	reply = malloc(DNS_RECV_BUF);
+	if (reply == NULL)
+		return DNSPR_NOMEM;
+	n = resolve_exchange(cl->gen, &rc->ns[0], msg, len, reply,
+			     DNS_RECV_BUF, &cl->svc->stop);
+	if (n > 0) {
+		if (dns_read_header(reply, (size_t)n, &h) == 0 &&
+		    h.ancount > 0) {
+			send_reply(cl, reply, (size_t)n);
+			err = 0;
+		}
+	} else {
+		err = forward_error(n);
+	}
+	free(reply);
+	return err;
+}
+
+static int handle_query(struct client *cl, const uint8_t *msg, size_t len)
+{
+	const struct svc_conf *sc = cl->conf;
+	struct dns_header h;
+	struct dns_question q;
+	struct resolve_result res;
+	uint8_t out[DNS_MAX_QUERY + 64];
+	char text[DNS_NAME_TEXT + 80], addr[64] = "";
+	const uint8_t *rdata = NULL;
+	size_t rdlen = 0;
+	uint32_t ttl = LOCAL_TTL;
+	static const uint8_t own_name[] = "\0063proxy";   /* wire form */
+	int rc, n, err;
+
+	if (len < DNS_MIN_QUERY)
+		return DNSPR_SHORT;
+	if (len > DNS_MAX_QUERY)
+		return DNSPR_LONG;
+	cl->stats.bytes_from_client = len;
+	cl->stats.reads_from_client = 1;
+	rc = client_authorize(cl);
+	if (rc != 0)
+		return rc;                 /* denied: no answer */
+	rc = dns_parse_query(msg, len, &h, &q);
+	if (rc == DNSQ_NOT_ONE)
+		return DNSPR_NOT_ONE;
+	if (rc != DNSQ_OK)
+		return DNSPR_BAD_NAME;
+	free(cl->req.host);
+	cl->req.host = strdup(q.name);
+
+	if (q.qtype == DNS_T_A && sc->fake4.len != 0) {
+		rdata = addr_bytes(&sc->fake4, &rdlen);
+	} else if (q.qtype == DNS_T_AAAA && sc->fake6.len != 0) {
+		rdata = addr_bytes(&sc->fake6, &rdlen);
+	} else if ((q.qtype == DNS_T_A || q.qtype == DNS_T_AAAA) &&
+		   !sc->single_packet) {
+		rc = resolve_lookup(cl->gen, q.name,
+				    q.qtype == DNS_T_A ? AF_INET : AF_INET6,
+				    &res, &cl->svc->stop);
+		if (rc == RESOLVE_STOPPED)
+			return DNSPR_NXDOMAIN;  /* shutting down: no answer */
+		if (rc == RESOLVE_FOUND) {
+			rdata = res.addr;
+			rdlen = res.alen;
+			ttl = res.ttl;
+		}
+	} else if (q.qtype == DNS_T_PTR && is_own_ptr(sc, q.name)) {
+		rdata = own_name;
+		rdlen = sizeof(own_name);  /* the terminating zero included */
+	}
+	if (rdata != NULL && q.qtype != DNS_T_PTR)
+		bytes_text(rdata, rdlen, addr, sizeof(addr));
+	else if (q.qtype == DNS_T_AAAA)
+		snprintf(addr, sizeof(addr), "::");   /* [quirk] always */
+	snprintf(text, sizeof(text), "%04x/%s/%s", (unsigned)q.qtype, q.name,
+		 addr);
+	client_set_text(cl, text);
+
+	if (rdata != NULL) {
+		n = dns_build_answer(out, sizeof(out), msg, &q, ttl, rdata,
+				     rdlen);
+		if (n > 0) {
+			send_reply(cl, out, (size_t)n);
+			return 0;
+		}
+	}
+	err = forward(cl, msg, len);
+	if (err == 0)
+		return 0;
+	n = dns_build_nxdomain(out, sizeof(out), msg, len);
+	if (n > 0)
+		send_reply(cl, out, (size_t)n);
+	return err;
+}
+
+static void dns_worker(void *arg)
+{
+	struct dns_job *job = arg;
+	struct service *svc = job->svc;
+	int *pending = job->pending;
+	struct client *cl;
+	int err;
+
+	cl = client_new(svc, OS_BADSOCK, &job->peer);
+	if (cl != NULL) {
+		cl->cl_local = svc->conf->listen;
+		cl->req.command = OP_DNSRESOLVE;
+		cl->req.port = 53;
+		err = handle_query(cl, job->msg, job->len);
+		client_finish(cl, err);
+	}
+	free(job);
+	os_atomic_dec(pending);     /* last touch of the run loop's state */
+}
+
+static void dispatch(struct service *svc, int *pending, const uint8_t *buf,
+		     size_t n, const struct net_addr *peer)
+{
+	size_t keep = n > DNS_MAX_QUERY ? DNS_MAX_QUERY + 1 : n;
+	struct dns_job *job;
+
+	if (os_atomic_load(&svc->active) >= svc->conf->maxconn)
+		return;                 /* full: drop, the client retries */
+	job = malloc(sizeof(*job) + keep);
+	if (job == NULL)
+		return;
+	job->svc = svc;
+	job->pending = pending;
+	job->peer = *peer;
+	job->len = n;
+	memcpy(job->msg, buf, keep);
+	os_atomic_inc(pending);
+	if (os_thread_detached(dns_worker, job, svc->conf->stacksize) != 0) {
+		os_atomic_dec(pending);
+		free(job);
+	}
+}
+
+void proto_dns_run(struct service *svc)
+{
+	uint8_t *buf = malloc(DNS_RECV_BUF);
+	int pending = 0;
+	os_pollfd_t pfd;
+
+	while (buf != NULL && !os_atomic_load(&svc->stop)) {
+		struct sockaddr_storage ss;
+		os_socklen_t sl = sizeof(ss);
+		struct net_addr peer;
+		long n;
+
+		pfd.fd = svc->sock;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (os_poll(&pfd, 1, DNS_POLL_MS) <= 0)
+			continue;
+		n = recvfrom(svc->sock, (char *)buf, DNS_RECV_BUF, 0,
+			     (struct sockaddr *)&ss, &sl);
+		if (n < 0)
+			continue;
+		net_from_sockaddr(&peer, (struct sockaddr *)&ss, sl);
+		dispatch(svc, &pending, buf, (size_t)n, &peer);
+	}
+	free(buf);
+	/* Workers answer from the service socket: they must be done before
+	 * it is closed.  Each sees `stop` within one poll interval. */
+	while (os_atomic_load(&pending) > 0)
+		os_sleep_ms(10);
+}
