@@ -260,7 +260,7 @@ static void dispatch(struct service *svc, int *pending, const uint8_t *buf,
 	size_t keep = n > DNS_MAX_QUERY ? DNS_MAX_QUERY + 1 : n;
 	struct dns_job *job;
 
-	if (os_atomic_load(&svc->active) >= svc->conf->maxconn)
+	if (os_atomic_load(pending) >= svc->conf->maxconn)
 		return;                 /* full: drop, the client retries */
 	job = malloc(sizeof(*job) + keep);
 	if (job == NULL)

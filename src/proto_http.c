@@ -661,6 +661,9 @@ static int http_set_request(struct http_session *hs, struct http_req *rq)
 	cl->req.host = host;
 	cl->req.port = rq->t.port;
 	cl->req.command = rq->op;
+	/* A new request on a keep-alive connection: the previous target's
+	 * address must not be checked by the ACL for this one. */
+	memset(&cl->req.addr, 0, sizeof(cl->req.addr));
 	return 0;
 }
 

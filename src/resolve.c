@@ -181,7 +181,7 @@ int resolve_parse_server(const char *s, int allow_names,
 
 /* A server line: a literal is always checked; a name is resolved only in
  * a real run (in --check its syntax is enough). */
-static int server_arg(struct conf_ctx *ctx, const char *s,
+static int server_arg(struct conf_ctx *ctx, const char *cmd, const char *s,
 		      struct resolve_server *out, int *checked_only)
 {
 	char host[320];
@@ -197,7 +197,7 @@ static int server_arg(struct conf_ctx *ctx, const char *s,
 		*checked_only = 1;
 		return 0;
 	}
-	conf_error(ctx, "%s: invalid name server '%s'", "nserver", s);
+	conf_error(ctx, "%s: invalid name server '%s'", cmd, s);
 	return -1;
 }
 
@@ -209,7 +209,7 @@ int resolve_cmd_nserver(struct conf_ctx *ctx, int argc, char **argv)
 
 	if (rc == NULL)
 		return 21;
-	if (server_arg(ctx, argv[1], &srv, &checked_only) != 0)
+	if (server_arg(ctx, argv[0], argv[1], &srv, &checked_only) != 0)
 		return 1;
 	/* More than five: ignored silently, as in 3proxy. */
 	if (rc->nns < RESOLVE_MAX_SERVERS && !checked_only)
@@ -226,7 +226,7 @@ int resolve_cmd_authnserver(struct conf_ctx *ctx, int argc, char **argv)
 
 	if (rc == NULL)
 		return 21;
-	if (server_arg(ctx, argv[1], &srv, &checked_only) != 0)
+	if (server_arg(ctx, argv[0], argv[1], &srv, &checked_only) != 0)
 		return 1;
 	if (checked_only)
 		return 0;

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import (LOOP4, LOOP6, echo_roundtrip, free_port, free_udp_port,
-                      ipv6_usable, log_records, readable, wait_record,
+                      ipv6_usable, readable, wait_record,
                       wait_until)
 
 DIG = shutil.which("dig")

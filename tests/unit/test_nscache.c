@@ -2,7 +2,9 @@
  * test_nscache.c - the name caches (F-DNS-02) and the nsrecord tables
  * built on them (F-DNS-03): TTL expiry with a clock of the test's
  * choosing, permanent entries, bounded size, the process-global caches
- * surviving a reconfiguration of the same size.
+ * surviving a reconfiguration of the same size; and resolve_name()
+ * over them (literals, fakeresolve F-DNS-04, nsrecord, family order),
+ * which needs no network for those cases.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf.h"
+#include "net.h"
 #include "nscache.h"
+#include "resolve.h"
 
 static const uint8_t a1[4] = { 10, 0, 0, 1 };
 static const uint8_t a2[4] = { 10, 0, 0, 2 };
@@ -181,6 +186,111 @@ static void test_global(void **state)
 	assert_int_equal(nscache_global_size(NSCACHE_V4), 0);
 }
 
+
+/* ---- resolve_name over a configuration --------------------------------- */
+
+static struct conf_gen *load(const char *text)
+{
+	FILE *devnull = fopen("/dev/null", "w");
+	int errors = 0;
+	struct conf_gen *g = conf_load_mem(text, strlen(text), "t", CONF_RUN,
+					   devnull, &errors);
+
+	fclose(devnull);
+	assert_int_equal(errors, 0);
+	assert_non_null(g);
+	return g;
+}
+
+static const char *text_of(const struct net_addr *a)
+{
+	static char buf[64];
+
+	return net_addr_str(a, buf, sizeof(buf));
+}
+
+static void test_resolve_literals_and_fake(void **state)
+{
+	struct conf_gen *g = load("fakeresolve\n");
+	struct net_addr a;
+
+	/* literals never reach a resolver; their family must be allowed */
+	assert_int_equal(resolve_name(g, "192.0.2.1", NET_PREF_4, &a), 0);
+	assert_string_equal(text_of(&a), "192.0.2.1");
+	assert_int_equal(resolve_name(g, "2001:db8::1", NET_PREF_4, &a), -1);
+	assert_int_equal(resolve_name(g, "2001:db8::1", NET_PREF_46, &a), 0);
+	assert_int_equal(resolve_name(g, "192.0.2.1", NET_PREF_6, &a), -1);
+	/* F-DNS-04: every name is 127.0.0.2 / ::2 */
+	assert_int_equal(resolve_name(g, "any.name", NET_PREF_4, &a), 0);
+	assert_string_equal(text_of(&a), "127.0.0.2");
+	assert_int_equal(resolve_name(g, "any.name", NET_PREF_64, &a), 0);
+	assert_string_equal(text_of(&a), "::2");
+	assert_int_equal(resolve_name(g, "", NET_PREF_4, &a), -1);
+	assert_int_equal(resolve_name(g, NULL, NET_PREF_4, &a), -1);
+	conf_gen_unref(g);
+}
+
+/* F-DNS-03: nsrecord entries answer when the internal resolver is on;
+ * 0.0.0.0 blocks the name.  The nserver is a closed local port: only
+ * names without a record would ever reach it. */
+static void test_resolve_nsrecord(void **state)
+{
+	struct conf_gen *g = load("timeouts 1 1 1 1 1 1 1 1 1\n"
+				  "nserver 127.0.0.1:9/tcp\n"
+				  "nscache 256\nnscache6 256\n"
+				  "nsrecord a.test 10.1.1.1\n"
+				  "nsrecord a.test 2001:db8::a\n"
+				  "nsrecord six.test 2001:db8::6\n"
+				  "nsrecord blocked.test 0.0.0.0\n");
+	struct resolve_result r;
+	struct net_addr a;
+
+	assert_int_equal(resolve_name(g, "a.test", NET_PREF_4, &a), 0);
+	assert_string_equal(text_of(&a), "10.1.1.1");
+	assert_int_equal(resolve_name(g, "a.test", NET_PREF_64, &a), 0);
+	assert_string_equal(text_of(&a), "2001:db8::a");
+	assert_int_equal(resolve_name(g, "six.test", NET_PREF_46, &a), 0);
+	assert_string_equal(text_of(&a), "2001:db8::6");
+	assert_int_equal(resolve_name(g, "blocked.test", NET_PREF_4, &a), -1);
+	/* dnspr's lookup sees the record itself, with the permanent TTL */
+	assert_int_equal(resolve_lookup(g, "blocked.test", AF_INET, &r, NULL),
+			 RESOLVE_FOUND);
+	assert_int_equal(r.alen, 4);
+	assert_int_equal(r.ttl, NSCACHE_FOREVER);
+	conf_gen_unref(g);
+	/* a new generation without the records does not see them */
+	g = load("nserver 127.0.0.1:9/tcp\ntimeouts 1 1 1 1 1 1 1 1 1\n");
+	assert_int_equal(resolve_lookup(g, "a.test", AF_INET, &r, NULL),
+			 RESOLVE_NOTFOUND);
+	conf_gen_unref(g);
+	nscache_global_cleanup();
+}
+
+static void test_parse_server(void **state)
+{
+	struct resolve_server s;
+	char buf[64];
+
+	assert_int_equal(resolve_parse_server("127.0.0.1", 0, &s), 0);
+	assert_int_equal(net_get_port(&s.addr), 53);
+	assert_int_equal(s.tcp, 0);
+	assert_int_equal(resolve_parse_server("127.0.0.1:5353/tcp", 0, &s), 0);
+	assert_int_equal(net_get_port(&s.addr), 5353);
+	assert_int_equal(s.tcp, 1);
+	assert_int_equal(resolve_parse_server("[::1]:54", 0, &s), 0);
+	assert_string_equal(net_addr_str(&s.addr, buf, sizeof(buf)), "::1");
+	assert_int_equal(net_get_port(&s.addr), 54);
+	assert_int_equal(resolve_parse_server("2001:db8::1/udp", 0, &s), 0);
+	assert_int_equal(net_get_port(&s.addr), 53);
+	assert_int_equal(s.tcp, 0);
+	assert_int_equal(resolve_parse_server("127.0.0.1:0", 0, &s), -1);
+	assert_int_equal(resolve_parse_server("127.0.0.1:65536", 0, &s), -1);
+	assert_int_equal(resolve_parse_server("[::1", 0, &s), -1);
+	assert_int_equal(resolve_parse_server("[::1]x", 0, &s), -1);
+	assert_int_equal(resolve_parse_server("", 0, &s), -1);
+	assert_int_equal(resolve_parse_server("dns.example", 0, &s), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +300,9 @@ int main(void)
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_global),
+		cmocka_unit_test(test_resolve_literals_and_fake),
+		cmocka_unit_test(test_resolve_nsrecord),
+		cmocka_unit_test(test_parse_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
