@@ -833,6 +833,28 @@ acl_rule_match(const struct acl_rule *r, const struct request *req,
 	return 1;
 }
 
+/* acl-auth.md 6: before a UDP association's first datagram the
+ * destination is unknown.  An allow ACE that matches on its other fields
+ * is accepted even if it restricts destinations (each datagram is checked
+ * later); a deny ACE that restricts destinations is skipped. */
+static int
+preauth_match(const struct acl_entry *e, const struct request *req,
+	      const char *user, const struct net_addr *src, time_t now)
+{
+	const struct acl_rule *r = e->rule;
+	int has_dst = !r->any_dst || r->nports > 0;
+
+	if (has_dst && e->action == ACL_DENY)
+		return 0;
+	if (!r->any_src && !nets_match(&r->src, src))
+		return 0;
+	if (!time_match(r, now) || !user_match(r, user))
+		return 0;
+	if (r->ops != 0 && (req->command & ~r->ops) != 0)
+		return 0;
+	return 1;
+}
+
 int
 acl_wants_target_addr(const struct acl *a)
 {
@@ -858,8 +880,12 @@ acl_match(const struct acl *a, const struct request *req, const char *user,
 		/* An ACE that chains to parents is not for BIND. */
 		if (e->parents != NULL && (req->command & OP_BIND))
 			continue;
-		if (!acl_rule_match(e->rule, req, user, src, now))
+		if (req->preauth) {
+			if (!preauth_match(e, req, user, src, now))
+				continue;
+		} else if (!acl_rule_match(e->rule, req, user, src, now)) {
 			continue;
+		}
 		if (st != NULL) {
 			st->entry = e;
 			st->weight = e->weight;

@@ -12,6 +12,7 @@
  * generation or to the calling worker's own struct client.
  */
 #include "auth.h"
+#include "resolve.h"
 #include "acl.h"
 #include "client.h"
 #include "conf.h"
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #ifndef _WIN32
-#include <netdb.h>
 #endif
 
 #ifndef NI_NAMEREQD
@@ -494,31 +494,26 @@ same_addr(const struct sockaddr *sa, const struct net_addr *peer)
 }
 
 /* dnsname (F-AUTH-05): the client's PTR name, confirmed by a forward
- * lookup giving the client's address back, becomes the user name.  This
- * build resolves through the system resolver (authnserver/nserver are
- * not consulted).  Any failure is ERR_ACL_NOMATCH, as in 3proxy. */
+ * lookup giving the client's address back, becomes the user name.  Any
+ * failure is ERR_ACL_NOMATCH, as in 3proxy. */
 static int
 dnsname_auth(struct client *cl)
 {
 	char host[1025];
-	struct addrinfo hints, *res = NULL, *ai;
-	int ok = 0;
+	struct net_addr back;
 	char *u;
 
+	/* The client's PTR name counts only if it resolves back to the
+	 * client (authnserver, else nserver, else the system resolver). */
 	if (cl->cl_peer.len == 0 ||
-	    getnameinfo((const struct sockaddr *)&cl->cl_peer.ss,
-			cl->cl_peer.len, host, sizeof(host), NULL, 0,
-			NI_NAMEREQD) != 0)
+	    resolve_auth_reverse(cl->gen, &cl->cl_peer, host,
+				 sizeof(host)) != 0)
 		return ERR_ACL_NOMATCH;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = net_family(&cl->cl_peer);
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+	if (resolve_auth_forward(cl->gen, host, net_family(&cl->cl_peer),
+				 &back) != 0 ||
+	    !same_addr((const struct sockaddr *)&back.ss, &cl->cl_peer))
 		return ERR_ACL_NOMATCH;
-	for (ai = res; ai != NULL && !ok; ai = ai->ai_next)
-		ok = same_addr(ai->ai_addr, &cl->cl_peer);
-	freeaddrinfo(res);
-	if (!ok || (u = strdup(host)) == NULL)
+	if ((u = strdup(host)) == NULL)
 		return ERR_ACL_NOMATCH;
 	pwhash_free_secret(cl->cred.user);
 	cl->cred.user = u;
@@ -612,7 +607,7 @@ request_address(struct client *cl)
 		return;
 	if (net_parse_ip(cl->req.host, &a) == 0 ||
 	    (sc != NULL && acl_wants_target_addr(sc->acl) &&
-	     net_resolve(cl->req.host, sc->family, &a) == 0))
+	     resolve_name(cl->gen, cl->req.host, sc->family, &a) == 0))
 		cl->req.addr = a;
 }
 

@@ -38,6 +38,8 @@ struct request {
 	uint16_t port;
 	struct net_addr addr;       /* requested address, once known */
 	unsigned command;           /* ACL operation bits */
+	int preauth;                /* destination not known yet (SOCKS UDP
+				       ASSOCIATE): acl-auth.md section 6 */
 };
 
 /* Credentials presented by the client (wiped on free). */

@@ -451,6 +451,8 @@ static int cmd_service_line(struct conf_ctx *ctx, int argc, char **argv)
 
 	if (sc == NULL)
 		return 40;
+	if (strcmp(argv[0], "dnspr") == 0)
+		resolve_dnspr_warning(ctx);
 	if (sc->proto->handle == NULL && sc->proto->dgram_run == NULL &&
 	    ctx->mode == CONF_RUN) {
 		conf_error(ctx, "service '%s' is not supported by this build "

@@ -11,6 +11,7 @@
  * client's worker thread: no shared state, no locks.
  */
 #include "auth.h"
+#include "resolve.h"
 #include "client.h"
 #include "errcode.h"
 #include "relay_udp.h"
@@ -420,7 +421,7 @@ socks_target_resolve(struct socks_ctx *sx, struct net_addr *a)
 	}
 	if (t->atyp != SOCKS_ATYP_DOMAIN)
 		return socks_target_addr(t, a) == 0 ? 0 : ERR_NOT_SUPPORTED;
-	if (net_resolve(t->host, cl->conf->family, a) != 0)
+	if (resolve_name(cl->gen, t->host, cl->conf->family, a) != 0)
 		return ERR_HOST_NOT_FOUND;
 	cl->req.host = strdup(t->host);
 	return cl->req.host != NULL ? 0 : ERR_NOMEM;
@@ -677,8 +678,12 @@ socks_serve(struct socks_ctx *sx)
 	int rc;
 
 	rc = socks_set_request(sx);
+	/* UDP ASSOCIATE names no destination yet: authorize the client
+	 * now, and each datagram's destination in the relay. */
+	sx->cl->req.preauth = sx->req.cmd == SOCKS_CMD_UDP;
 	if (rc == 0)
 		rc = client_authorize(sx->cl);
+	sx->cl->req.preauth = 0;
 	if (rc != 0)
 		return socks_fail(sx, rc);
 	switch (sx->req.cmd) {

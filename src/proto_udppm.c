@@ -13,6 +13,7 @@
  * session table has one mutex, held only for lookups and unlinking.
  */
 #include "client.h"
+#include "resolve.h"
 #include "errcode.h"
 #include "log.h"
 #include "os.h"
@@ -153,7 +154,7 @@ static struct udp_session *session_new(struct udp_table *t,
 		return NULL;
 	}
 	if (net_parse_ip(sc->target_host, &dst) != 0 &&
-	    net_resolve(sc->target_host, sc->family, &dst) != 0) {
+	    resolve_name(cl->gen, sc->target_host, sc->family, &dst) != 0) {
 		client_finish(cl, ERR_HOST_NOT_FOUND);
 		return NULL;
 	}

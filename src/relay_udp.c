@@ -6,6 +6,7 @@
  * of the control connection only: no shared state, no locks.
  */
 #include "relay_udp.h"
+#include "resolve.h"
 #include "client.h"
 #include "errcode.h"
 #include "service.h"
@@ -197,7 +198,7 @@ udp_dest_addr(const struct client *cl, const struct socks_target *t,
 	enum net_family_pref fam = cl->conf->family;
 
 	if (t->atyp == SOCKS_ATYP_DOMAIN) {
-		if (net_resolve(t->host, fam, out) != 0)
+		if (resolve_name(cl->gen, t->host, fam, out) != 0)
 			return ERR_HOST_NOT_FOUND;
 		net_set_port(out, t->port);
 		return 0;

@@ -417,6 +417,40 @@ test_first_match_and_implicit_deny(void **state)
 	acl_unref(a);
 }
 
+/* acl-auth.md 6 (F-SOCKS UDP): a UDP association is authorized before
+ * any destination is known.  Deny ACEs with destination fields are
+ * skipped and allow ACEs match on their other fields. */
+static void
+test_udp_preauthorization(void **state)
+{
+	struct acl *a = NULL;
+	struct req q;
+
+	(void)state;
+	append(&a, ACL_DENY, "* * 192.0.2.0/24");
+	append(&a, ACL_ALLOW, "* 10.0.0.0/8 198.51.100.1 53");
+	append(&a, ACL_DENY, "*");
+	req_init(&q, "10.0.0.1", NULL, NULL, 0, OP_UDPASSOC);
+	/* Without pre-authorization the zero destination meets the first
+	 * deny ACE. */
+	assert_int_equal(acl_match(a, &q.r, NULL, &q.src, q.now, NULL),
+			 ERR_ACL_DENY);
+	q.r.preauth = 1;
+	assert_int_equal(acl_match(a, &q.r, NULL, &q.src, q.now, NULL), 0);
+	/* A client outside the allowed sources still meets `deny *`. */
+	req_init(&q, "172.16.0.1", NULL, NULL, 0, OP_UDPASSOC);
+	q.r.preauth = 1;
+	assert_int_equal(acl_match(a, &q.r, NULL, &q.src, q.now, NULL),
+			 ERR_ACL_DENY);
+	/* Each datagram is then checked with its destination. */
+	req_init(&q, "10.0.0.1", "192.0.2.7", NULL, 53, OP_UDPASSOC);
+	assert_int_equal(acl_match(a, &q.r, NULL, &q.src, q.now, NULL),
+			 ERR_ACL_DENY);
+	req_init(&q, "10.0.0.1", "198.51.100.1", NULL, 53, OP_UDPASSOC);
+	assert_int_equal(acl_match(a, &q.r, NULL, &q.src, q.now, NULL), 0);
+	acl_unref(a);
+}
+
 static void
 test_weight(void **state)
 {
@@ -627,7 +661,8 @@ main(void)
 		cmocka_unit_test(test_weekdays),
 		cmocka_unit_test(test_time_periods),
 		cmocka_unit_test(test_first_match_and_implicit_deny),
-		cmocka_unit_test(test_weight),
+		cmocka_unit_test(test_udp_preauthorization),
+	    cmocka_unit_test(test_weight),
 		cmocka_unit_test(test_copy_on_write),
 		cmocka_unit_test(test_large_lists),
 		cmocka_unit_test(test_conf_errors),

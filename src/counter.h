@@ -1,0 +1,83 @@
+/*
+ * counter.h - traffic counters and quotas: `counter`, `countin`,
+ * `countout`, `countall` and the `nocount*` exclusions (reference
+ * limits.md section 4).
+ *
+ * A counter rule belongs to a generation; the value it counts does not.
+ * Numbered rules keep their value in a slot of a counter file object
+ * that lives in a process-wide registry keyed by the file's path, so a
+ * reload that names the same file carries every value over, and the
+ * file on disk carries them across restarts.  Unnumbered rules keep
+ * theirs in the rule (reset by a reload, as in 3proxy).
+ *
+ * Locking: one mutex (in counter.c) guards every value, the registry
+ * and the dump times.  Workers take it briefly, charging in batches of
+ * COUNTER_BATCH bytes; file and report writes happen outside it, from a
+ * snapshot.
+ */
+#ifndef PX_COUNTER_H
+#define PX_COUNTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct conf_ctx;
+struct conf_gen;
+struct client;
+
+/* Bytes a connection may move before it charges its counters. */
+#define COUNTER_BATCH 65536
+/* At most this many counter rules apply to one request per direction. */
+#define COUNTER_MAX_MATCH 16
+/* Highest counter number (position in the counter file). */
+#define COUNTER_MAX_NUMBER 1000000
+
+struct counter_conf;
+void counter_conf_free(struct counter_conf *cc);
+
+/* ---- config commands (rows in conf_cmds.c) ------------------------------ */
+/* counter FILE [REPORTTYPE REPORTPREFIX] */
+int counter_cmd_counter(struct conf_ctx *ctx, int argc, char **argv);
+/* countin|countout|countall N[/COMMENT] TYPE LIMIT_MB ACE...;
+ * nocountin|nocountout|nocountall ACE... */
+int counter_cmd_count(struct conf_ctx *ctx, int argc, char **argv);
+
+/* ---- the steps of a request (limits.c, client.c) -------------------------- */
+/* Select the counters of the authorized request and check its quotas.
+ * Returns 0 or ERR_LIMIT (a quota is used up: nothing selected). */
+int counter_authorize(struct client *cl);
+/* The request was not authorized: its traffic is charged to nothing. */
+void counter_forget(struct client *cl);
+/* 1 if the request has counters (the relay needs the hook). */
+int counter_active(const struct client *cl);
+/* From the relay hook: n bytes read in relay direction dir.  Returns 0
+ * or ERR_LIMIT when the traffic crosses a quota. */
+int counter_relay_charge(struct client *cl, int dir, size_t n);
+/* At each access record (client_log): charge the bytes of cl->stats
+ * the hook has not charged yet.  Call before the stats are reset. */
+void counter_account(struct client *cl);
+/* client_finish: free the client's counter state. */
+void counter_client_free(struct client *cl);
+
+/* ---- process ---------------------------------------------------------------- */
+/* Once the minute changes (or a new generation is in force): reports,
+ * resets and a rewrite of every counter file. */
+void counter_tick(struct conf_gen *gen, time_t now);
+/* Rewrite every counter file now (exit). */
+void counter_save_all(void);
+
+/* ---- pure helpers (unit-tested) ----------------------------------------- */
+/* Has the local calendar period `type` (C H D W M Y; anything else =
+ * never) changed between prev and now?  Returns 1 or 0. */
+int counter_period_changed(char type, time_t prev, time_t now);
+/* Name of the report for period `type` holding time t: prefix with a
+ * date suffix, or prefix expanded as a template if it contains '%'.
+ * Returns 0, or -1 if it does not fit. */
+int counter_report_name(char *out, size_t len, const char *prefix, char type,
+			time_t t);
+/* One report line: "%05d %020llu[ #comment]\n".  Returns its length. */
+size_t counter_report_line(char *out, size_t len, int number,
+			   uint64_t bytes, const char *comment);
+
+#endif
