@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "errcode.h"
 #include "os.h"
+#include "parent.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -880,6 +881,9 @@ acl_match(const struct acl *a, const struct request *req, const char *user,
 		/* An ACE that chains to parents is not for BIND. */
 		if (e->parents != NULL && (req->command & OP_BIND))
 			continue;
+		if (st != NULL && st->skip_local &&
+		    parent_list_is_local(e->parents))
+			continue;
 		if (req->preauth) {
 			if (!preauth_match(e, req, user, src, now))
 				continue;
@@ -912,8 +916,10 @@ acl_unref(struct acl *a)
 
 	if (a == NULL || os_atomic_dec(&a->refs) != 0)
 		return;
-	for (i = 0; i < a->n; i++)
+	for (i = 0; i < a->n; i++) {
 		acl_rule_unref(a->e[i].rule);
+		parent_list_unref(a->e[i].parents);
+	}
 	free(a->e);
 	free(a);
 }
@@ -952,8 +958,10 @@ list_unshare(struct acl **ap)
 		memcpy(a->e, old->e, sizeof(*a->e) * old->n);
 		a->n = a->cap = old->n;
 		a->dst_addrs = old->dst_addrs;
-		for (i = 0; i < a->n; i++)
+		for (i = 0; i < a->n; i++) {
 			os_atomic_inc(&a->e[i].rule->refs);
+			parent_list_ref(a->e[i].parents);
+		}
 	}
 	acl_unref(old);
 	*ap = a;

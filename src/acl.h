@@ -36,9 +36,8 @@ struct acl_entry {
 	enum acl_action action;
 	int weight;                  /* 8th field or `weight`; 0 = none */
 	int nolog;                   /* `nolog`: matched requests unlogged */
-	/* Reserved for parent chains (parent.c, `parent`/`redirect`): NULL
-	 * until that lands.  The chain will have to be shared the way rules
-	 * are (refcounted), since entries are copied on write. */
+	/* The parent chain (parent.c, `parent`/`redirect`), or NULL.
+	 * Refcounted like rules: each copy of the entry holds a reference. */
 	struct parent_list *parents;
 };
 
@@ -50,6 +49,9 @@ struct acl_state {
 					    request (0 = none); out: weight
 					    of the deciding ACE */
 	const struct acl_entry *entry;   /* out: deciding ACE or NULL */
+	int skip_local;                  /* in: skip ACEs whose first parent
+					    is a local redirection (the
+					    second pass, parent.md 6) */
 };
 
 /* ---- rules ------------------------------------------------------------- */

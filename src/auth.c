@@ -589,6 +589,9 @@ chain_done(struct chain *c, int rc)
 	/* F-ACL-09 `nolog`: this request writes no record (a keep-alive connection
 	 * decides again for its next request). */
 	c->cl->nolog = c->decider != NULL && c->decider->nolog;
+	/* F-PAR-01: an allowing ACE with parents chains the connection */
+	c->cl->parents = rc == 0 && c->decider != NULL ? c->decider->parents
+						       : NULL;
 	return rc;
 }
 
@@ -622,6 +625,9 @@ auth_authorize_at(struct client *cl, time_t now, uint64_t mono)
 	memset(&c, 0, sizeof(c));
 	c.cl = cl;
 	c.now = now;
+	/* F-PAR-06: after a local redirection the ACL is checked again,
+	 * without the ACEs that redirect locally */
+	c.st.skip_local = cl->redirect_depth > 0;
 	request_address(cl);
 	for (i = 0; i < ac->nmethods; i++) {
 		int m = ac->methods[i];

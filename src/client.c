@@ -8,10 +8,14 @@
 #include "client.h"
 #include "auth.h"
 #include "conf.h"
+#include "connback.h"
+#include "counter.h"
 #include "errcode.h"
+#include "limit.h"
 #include "log.h"
 #include "logformat.h"
 #include "os.h"
+#include "parent.h"
 #include "proxyproto.h"
 #include "resolve.h"
 #include "service.h"
@@ -126,6 +130,7 @@ void client_log(struct client *cl, int err)
 		n = logformat_expand(line, sizeof(line), sc->logformat, &rec);
 		log_sink_write(sc->log, line, n);
 	}
+	counter_account(cl);   /* also for unlogged requests */
 	/* The next record of this connection covers only what follows. */
 	memset(&cl->stats, 0, sizeof(cl->stats));
 	cl->start_ms = now;
@@ -147,6 +152,7 @@ void client_finish(struct client *cl, int err)
 
 	if (!cl->logged)
 		client_log(cl, err);
+	limit_client_release(cl);
 	if (cl->srv_sock != OS_BADSOCK)
 		os_sock_close(cl->srv_sock);
 	if (cl->cl_sock != OS_BADSOCK)
@@ -161,10 +167,11 @@ void client_finish(struct client *cl, int err)
 	service_release(svc);
 }
 
-/* The service's auth chain and ACL (auth.c). */
+/* The service's auth chain and ACL (auth.c), then connlim and the
+ * traffic quotas (limit.c). */
 int client_authorize(struct client *cl)
 {
-	return auth_authorize(cl);
+	return limit_authorize(cl, auth_authorize(cl));
 }
 
 int client_connect(struct client *cl)
@@ -176,6 +183,14 @@ int client_connect(struct client *cl)
 	os_socklen_t sl = sizeof(ss);
 	int err = 0;
 
+	/* -R: the server side is a connect-back connection (connback.c);
+	 * an ACE with parents: through the chain (parent.c) */
+	cl->via = NULL;
+	cl->hops = cl->redirect_depth;
+	if (sc->connback_listen != NULL)
+		return connback_take(cl);
+	if (cl->parents != NULL)
+		return parent_connect(cl, cl->parents);
 	if (cl->req.addr.len != 0) {
 		dst = cl->req.addr;
 	} else if (cl->req.host == NULL ||
@@ -204,6 +219,9 @@ int client_relay(struct client *cl, int idle_timeout_ms)
 	const struct svc_conf *sc = cl->conf;
 	struct relay_opts o;
 
+	/* a local redirection hands the stream to another parser */
+	if (cl->redirect != NULL)
+		return parent_redirect_run(cl);
 	relay_opts_default(&o);
 	o.idle_timeout_ms = idle_timeout_ms;
 	o.linger_ms = svc_timeout_ms(cl->gen, TO_LINGER);
@@ -213,6 +231,7 @@ int client_relay(struct client *cl, int idle_timeout_ms)
 	o.grace_traf = sc->grace_traf;
 	o.grace_num = sc->grace_num;
 	o.grace_delay_ms = sc->grace_delay;
+	limit_relay_setup(cl, &o);
 	return relay_tcp(cl->cl_sock, cl->srv_sock, NULL, 0, NULL, 0, &o,
 			 &cl->stats);
 }

@@ -16,6 +16,10 @@
 struct service;
 struct svc_conf;
 struct conf_gen;
+struct limit_client;
+struct counter_client;
+struct parent_list;
+struct parent_entry;
 
 /* ACL operation bits (reference acl-auth.md 4.3): what a request does.
  * The values are 3proxy's, so they stay stable for plugins and RADIUS. */
@@ -69,6 +73,16 @@ struct client {
 	const char *logname;         /* %N override (e.g. SOCK5), or NULL */
 	int logged;                  /* a record was written */
 	int nolog;                   /* the matched ACE said `nolog` */
+	struct limit_client *lim;   /* limit.c: pipes, connlim slots */
+	struct counter_client *cnt;  /* counter.c: counters of the request */
+	/* parent.c (F-PAR-*): the chain of the ACE that allowed the request
+	 * (set by auth.c; NULL: direct), the terminal tcp/http parent the
+	 * server connection goes through, a local redirection waiting to run
+	 * (client_relay starts it) and how many were taken. */
+	const struct parent_list *parents;
+	const struct parent_entry *via;
+	const struct parent_entry *redirect;
+	int redirect_depth;
 };
 
 /* Create the client for an accepted socket (takes ownership of fd). */

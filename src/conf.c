@@ -9,6 +9,8 @@
  */
 #include "auth.h"
 #include "conf.h"
+#include "counter.h"
+#include "limit.h"
 #include "log.h"
 #include "logformat.h"
 #include "os.h"
@@ -230,6 +232,8 @@ void conf_gen_unref(struct conf_gen *g)
 		log_sink_unref(g->log);
 	users_free(g->users);
 	resolve_conf_free(g->resolv);
+	limit_conf_free(g->limits);
+	counter_conf_free(g->counters);
 	free(g);
 }
 

@@ -37,6 +37,8 @@ struct users;
 struct acl;
 struct auth_conf;
 struct resolve_conf;
+struct limit_conf;
+struct counter_conf;
 
 /* An action that changes the process and so happens only when a
  * generation is applied, never in --check: run in config order. */
@@ -70,6 +72,9 @@ struct conf_gen {
 	int nsvcs;
 	struct users *users;                 /* `users` table (users.c) */
 	int delimchar;                       /* `delimchar`; 0 = '@' */	struct resolve_conf *resolv;         /* name service (resolve.h) */
+	struct limit_conf *limits;           /* bandlim*, connlim (limit.c) */
+	struct counter_conf *counters;       /* counter, count* (counter.c) */
+	int parentretries;                   /* `parentretries`; 0 = 2 */
 };
 
 /* Where a token came from, for messages. */

@@ -9,9 +9,12 @@
 #include "acl.h"
 #include "auth.h"
 #include "conf.h"
+#include "counter.h"
+#include "limit.h"
 #include "log.h"
 #include "net.h"
 #include "os.h"
+#include "parent.h"
 #include "plugin.h"
 #include "resolve.h"
 #include "service.h"
@@ -451,6 +454,11 @@ static int cmd_service_line(struct conf_ctx *ctx, int argc, char **argv)
 
 	if (sc == NULL)
 		return 40;
+	/* F-PAR-01: the ACL's parent chains must form groups of 1000 */
+	if (parent_acl_check(ctx, ctx->cur.acl) != 0) {
+		svc_conf_free(sc);
+		return 3;
+	}
 	if (strcmp(argv[0], "dnspr") == 0)
 		resolve_dnspr_warning(ctx);
 	if (sc->proto->handle == NULL && sc->proto->dgram_run == NULL &&
@@ -526,26 +534,26 @@ static const struct conf_cmd builtin[] = {
 	{ "authcache", 2, 4, auth_cmd_authcache, NULL },
 	{ "allow", 1, 0, acl_cmd_allow, NULL },
 	{ "deny", 1, 0, acl_cmd_allow, NULL },
-	LATER("redirect", 3, 0),
-	LATER("parent", 5, 0),
-	LATER("parentretries", 2, 2),
+	{ "redirect", 3, 0, parent_cmd_redirect, NULL },
+	{ "parent", 5, 0, parent_cmd_parent, NULL },
+	{ "parentretries", 2, 2, parent_cmd_parentretries, NULL },
 	{ "weight", 2, 2, acl_cmd_weight, NULL },
 	{ "delimchar", 2, 2, auth_cmd_delimchar, NULL },
 	LATER("radius", 3, 0),
 	/* limits */
-	LATER("bandlimin", 2, 0),
-	LATER("bandlimout", 2, 0),
-	LATER("nobandlimin", 1, 0),
-	LATER("nobandlimout", 1, 0),
-	LATER("counter", 2, 4),
-	LATER("countin", 4, 0),
-	LATER("countout", 4, 0),
-	LATER("countall", 4, 0),
-	LATER("nocountin", 1, 0),
-	LATER("nocountout", 1, 0),
-	LATER("nocountall", 1, 0),
-	LATER("connlim", 4, 0),
-	LATER("noconnlim", 1, 0),
+	{ "bandlimin", 2, 0, limit_cmd_bandlim, NULL },
+	{ "bandlimout", 2, 0, limit_cmd_bandlim, NULL },
+	{ "nobandlimin", 1, 0, limit_cmd_bandlim, NULL },
+	{ "nobandlimout", 1, 0, limit_cmd_bandlim, NULL },
+	{ "counter", 2, 4, counter_cmd_counter, NULL },
+	{ "countin", 4, 0, counter_cmd_count, NULL },
+	{ "countout", 4, 0, counter_cmd_count, NULL },
+	{ "countall", 4, 0, counter_cmd_count, NULL },
+	{ "nocountin", 1, 0, counter_cmd_count, NULL },
+	{ "nocountout", 1, 0, counter_cmd_count, NULL },
+	{ "nocountall", 1, 0, counter_cmd_count, NULL },
+	{ "connlim", 4, 0, limit_cmd_connlim, NULL },
+	{ "noconnlim", 1, 0, limit_cmd_connlim, NULL },
 	LATER("filtermaxsize", 2, 2),
 	/* name service */
 	{ "nserver", 2, 2, resolve_cmd_nserver, NULL },

@@ -43,7 +43,7 @@ int counter_cmd_counter(struct conf_ctx *ctx, int argc, char **argv);
  * nocountin|nocountout|nocountall ACE... */
 int counter_cmd_count(struct conf_ctx *ctx, int argc, char **argv);
 
-/* ---- the steps of a request (limits.c, client.c) -------------------------- */
+/* ---- the steps of a request (limit.c, client.c) -------------------------- */
 /* Select the counters of the authorized request and check its quotas.
  * Returns 0 or ERR_LIMIT (a quota is used up: nothing selected). */
 int counter_authorize(struct client *cl);
@@ -66,6 +66,11 @@ void counter_client_free(struct client *cl);
 void counter_tick(struct conf_gen *gen, time_t now);
 /* Rewrite every counter file now (exit). */
 void counter_save_all(void);
+/* Save, close and forget the counter files no configuration uses any
+ * more (their values are then read from disk again when a configuration
+ * names them).  Files otherwise stay open for the life of the process.
+ * Only while no other thread can release a generation (tests, exit). */
+void counter_cleanup(void);
 
 /* ---- pure helpers (unit-tested) ----------------------------------------- */
 /* Has the local calendar period `type` (C H D W M Y; anything else =

@@ -5,6 +5,7 @@
  * only set flags; the loop below acts on them about ten times a second.
  */
 #include "conf.h"
+#include "limit.h"
 #include "log.h"
 #include "net.h"
 #include "os.h"
@@ -282,6 +283,7 @@ static void main_loop(struct runtime *rt)
 			want_reload = 0;
 			reload(rt);
 		}
+		limit_tick(rt->gen, time(NULL));
 		if (os_monotonic_ms() - last_monitor >= MONITOR_EVERY_MS) {
 			last_monitor = os_monotonic_ms();
 			if (monitors_changed(rt))
@@ -352,6 +354,7 @@ static int run_daemon(void)
 	}
 	main_loop(&rt);
 	stop_services(&rt);
+	limit_shutdown(rt.gen);
 	conf_gen_unref(rt.gen);
 	free(rt.mon_mtime);
 	free(rt.mon_size);

@@ -21,6 +21,7 @@
 #include "ftp_client.h"
 #include "http_body.h"
 #include "http_parse.h"
+#include "parent.h"
 #include "service.h"
 #include "sockio.h"
 
@@ -792,11 +793,18 @@ static void http_build_request(struct http_session *hs, struct http_req *rq)
 {
 	const struct http_head *h = &hs->req;
 	struct http_buf *b = &hs->fwd;
+	char pauth[1024];
+	/* through an `http` parent: absolute form (parent.c, F-PAR-03) */
+	int absolute = parent_http_absolute(hs->cl, pauth, sizeof(pauth));
 	int i;
 
 	http_buf_reset(b);
 	http_buf_add(b, h->method.p, h->method.n);
 	http_buf_adds(b, " ");
+	if (absolute) {
+		http_buf_adds(b, "http://");
+		http_buf_add(b, rq->t.authority.p, rq->t.authority.n);
+	}
 	if (rq->t.path.n == 0)
 		http_buf_adds(b, "/");
 	else
@@ -832,6 +840,9 @@ static void http_build_request(struct http_session *hs, struct http_req *rq)
 		}
 		http_wipe(cred, sizeof(cred));
 	}
+	if (absolute)
+		http_buf_adds(b, pauth);
+	http_wipe(pauth, sizeof(pauth));
 	http_buf_adds(b, "\r\n");
 }
 
@@ -1188,6 +1199,11 @@ static int http_forward(struct http_session *hs, struct http_req *rq)
 		rc = http_open_server(hs, rq);
 		if (rc != 0)
 			return rc;
+		/* the head depends on the parent the connection went
+		 * through (a new chain may have picked another one) */
+		http_build_request(hs, rq);
+		if (hs->fwd.overflow)
+			return PXE_HTTP_HEADERS;
 		rc = http_send_request(hs, rq);
 		if (rc == 0)
 			rc = http_relay_response(hs, rq);

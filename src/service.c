@@ -9,6 +9,7 @@
  */
 #include "service.h"
 #include "client.h"
+#include "connback.h"
 #include "errcode.h"
 #include "log.h"
 #include "logformat.h"
@@ -61,6 +62,7 @@ static void service_unref(struct service *svc)
 {
 	if (os_atomic_dec(&svc->refs) != 0)
 		return;
+	connback_free(svc);
 	conf_gen_unref(svc->gen);
 	free(svc);
 }
@@ -171,8 +173,16 @@ static void listener_main(void *arg)
 {
 	struct service *svc = arg;
 
+	/* -r: connect out instead of listening (connback.c) */
+	if (svc->conf->connback_client != NULL &&
+	    svc->conf->proto->socktype == SOCK_STREAM) {
+		connback_client_loop(svc);
+		return;
+	}
 	if (listen_with_retry(svc) != 0)
 		return;
+	if (svc->conf->connback_listen != NULL)
+		connback_listen_start(svc);   /* -R */
 	service_log(svc, 0, "Accepting connections [%lu/%lu]",
 		    os_process_id(), os_thread_id());
 	if (svc->conf->proto->socktype == SOCK_STREAM)
@@ -207,6 +217,7 @@ void service_stop(struct service *svc)
 	os_atomic_store(&svc->stop, 1);
 	os_thread_join(svc->thread);
 	svc->thread = NULL;
+	connback_stop(svc);
 	if (svc->sock != OS_BADSOCK) {
 		os_sock_close(svc->sock);
 		svc->sock = OS_BADSOCK;

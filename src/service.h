@@ -11,6 +11,7 @@
 
 struct client;
 struct service;
+struct connback;
 
 /* One protocol handler (proto_*.c).  A TCP handler runs on the worker
  * thread and returns 0 or an errcode.h code; it never frees the client.
@@ -89,6 +90,7 @@ struct service {
 	int stop;                   /* atomic: set to make the loop end */
 	os_thread_t *thread;
 	struct service *next;       /* in the running list (main thread) */
+	struct connback *connback;  /* -R listener (connback.c), or NULL */
 };
 
 /* Start a listener thread for sc.  Bind is tried once now (so the

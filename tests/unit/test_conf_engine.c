@@ -145,7 +145,7 @@ static void test_check_reports_every_error(void **state)
 		"bogus\n"
 		"maxconn x\n"
 		"pop3p -p3110\n"         /* accepted by --check */
-		"bandlimin 10000 *\n"    /* recognised, later feature */
+		"filtermaxsize 1000\n"   /* recognised, later feature */
 		"timeouts 0\n";
 	char *msgs = NULL;
 	int nerr = 0;
@@ -163,8 +163,8 @@ static void test_check_reports_every_error(void **state)
 static void test_run_refuses_later_features(void **state)
 {
 	(void)state;
-	expect_error("bandlimin 10000 *\n",
-		     "t.cfg:1: 'bandlimin' is not supported by this build yet");
+	expect_error("filtermaxsize 1000\n",
+		     "t.cfg:1: 'filtermaxsize' is not supported by this build yet");
 	expect_error("pop3p\n", "service 'pop3p' is not supported by this build yet");
 	expect_error("transparent\n", "needs its plugin");
 }

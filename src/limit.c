@@ -1,9 +1,9 @@
 /*
- * limits.c - bandwidth pipes and connection limits (reference limits.md
+ * limit.c - bandwidth pipes and connection limits (reference limits.md
  * sections 2 and 3), and the limit steps of a request.
  *
- * Owns struct limits_conf (the bandlim and connlim lists of a generation)
- * and struct limits_client (what one connection holds: its attached
+ * Owns struct limit_conf (the bandlim and connlim lists of a generation)
+ * and struct limit_client (what one connection holds: its attached
  * pipes and its connlim slots).  The lists are built on the config
  * thread and never change once the generation is published; the state
  * inside each rule (a pipe's clock, a connlim count or score) is shared
@@ -11,7 +11,7 @@
  * lines only.  Lock order: a worker holds at most one rule lock at a time
  * and never a rule lock together with the counter lock (counter.c).
  */
-#include "limits.h"
+#include "limit.h"
 #include "acl.h"
 #include "client.h"
 #include "conf.h"
@@ -41,7 +41,7 @@ enum { LIM_IN = 0, LIM_OUT = 1 };
 struct lim_band {
 	struct acl_rule *rule;
 	int no;                      /* nobandlim*: stops the selection */
-	struct limits_pipe pipe;     /* unused for `no` rules */
+	struct limit_pipe pipe;     /* unused for `no` rules */
 };
 
 /* connlim / noconnlim (F-LIM-03, F-LIM-04). */
@@ -52,10 +52,10 @@ struct lim_conn {
 	unsigned period;             /* seconds; 0 = concurrency limit */
 	os_mutex_t lock;             /* guards active and win */
 	unsigned active;             /* period 0: connections holding it */
-	struct limits_window win;    /* period > 0 */
+	struct limit_window win;    /* period > 0 */
 };
 
-struct limits_conf {
+struct limit_conf {
 	struct lim_band **band[2];   /* LIM_IN, LIM_OUT; config order */
 	size_t nband[2];
 	struct lim_conn **conn;
@@ -63,8 +63,8 @@ struct limits_conf {
 };
 
 /* Per connection; owned by its worker thread. */
-struct limits_client {
-	struct limits_pipe *pipes[2][LIMITS_MAX_PIPES];
+struct limit_client {
+	struct limit_pipe *pipes[2][LIMIT_MAX_PIPES];
 	int npipes[2];
 	struct lim_conn **holds;     /* concurrency slots taken */
 	size_t nholds, capholds;
@@ -73,19 +73,19 @@ struct limits_client {
 
 /* ---- pipes ------------------------------------------------------------ */
 
-void limits_pipe_init(struct limits_pipe *p, uint64_t rate)
+void limit_pipe_init(struct limit_pipe *p, uint64_t rate)
 {
 	memset(p, 0, sizeof(*p));
 	os_mutex_init(&p->lock);
-	p->rate = rate < LIMITS_MIN_RATE ? LIMITS_MIN_RATE : rate;
+	p->rate = rate < LIMIT_MIN_RATE ? LIMIT_MIN_RATE : rate;
 }
 
-void limits_pipe_destroy(struct limits_pipe *p)
+void limit_pipe_destroy(struct limit_pipe *p)
 {
 	os_mutex_destroy(&p->lock);
 }
 
-uint64_t limits_pipe_cost_us(uint64_t rate, size_t n, int out)
+uint64_t limit_pipe_cost_us(uint64_t rate, size_t n, int out)
 {
 	uint64_t bytes = n;
 
@@ -96,10 +96,10 @@ uint64_t limits_pipe_cost_us(uint64_t rate, size_t n, int out)
 	return bytes * 8u * 1000000u / rate;
 }
 
-int limits_pipe_take(struct limits_pipe *p, size_t n, int out,
+int limit_pipe_take(struct limit_pipe *p, size_t n, int out,
 		     uint64_t now_us)
 {
-	uint64_t cost = limits_pipe_cost_us(p->rate, n, out);
+	uint64_t cost = limit_pipe_cost_us(p->rate, n, out);
 	uint64_t floor = now_us > LIM_SLACK_US ? now_us - LIM_SLACK_US : 0;
 	uint64_t end, wait;
 
@@ -117,7 +117,7 @@ int limits_pipe_take(struct limits_pipe *p, size_t n, int out,
 
 /* ---- connlim windows ---------------------------------------------------- */
 
-int limits_window_admit(struct limits_window *w, unsigned rate,
+int limit_window_admit(struct limit_window *w, unsigned rate,
 			uint64_t period_ms, uint64_t now_ms)
 {
 	uint64_t next, el;
@@ -125,16 +125,16 @@ int limits_window_admit(struct limits_window *w, unsigned rate,
 	if (!w->used || now_ms < w->last_ms ||
 	    now_ms - w->last_ms >= period_ms) {
 		/* a whole period passed (or the clock went back): start over */
-		next = LIMITS_SCORE_ONE;
+		next = LIMIT_SCORE_ONE;
 	} else {
 		el = now_ms - w->last_ms;
 		if (el == 0)
-			next = w->score + LIMITS_SCORE_ONE;
+			next = w->score + LIMIT_SCORE_ONE;
 		else
 			next = (uint64_t)((double)w->score *
 					  (double)(period_ms - el) /
-					  (double)period_ms) + LIMITS_SCORE_ONE;
-		if (next > (uint64_t)rate * LIMITS_SCORE_ONE)
+					  (double)period_ms) + LIMIT_SCORE_ONE;
+		if (next > (uint64_t)rate * LIMIT_SCORE_ONE)
 			return 0;
 	}
 	w->score = next;
@@ -145,7 +145,7 @@ int limits_window_admit(struct limits_window *w, unsigned rate,
 
 /* ---- the lists ----------------------------------------------------------- */
 
-void limits_conf_free(struct limits_conf *lc)
+void limit_conf_free(struct limit_conf *lc)
 {
 	size_t i;
 	int d;
@@ -155,7 +155,7 @@ void limits_conf_free(struct limits_conf *lc)
 	for (d = 0; d < 2; d++) {
 		for (i = 0; i < lc->nband[d]; i++) {
 			acl_rule_unref(lc->band[d][i]->rule);
-			limits_pipe_destroy(&lc->band[d][i]->pipe);
+			limit_pipe_destroy(&lc->band[d][i]->pipe);
 			free(lc->band[d][i]);
 		}
 		free(lc->band[d]);
@@ -169,7 +169,7 @@ void limits_conf_free(struct limits_conf *lc)
 	free(lc);
 }
 
-static struct limits_conf *lim_conf(struct conf_ctx *ctx)
+static struct limit_conf *lim_conf(struct conf_ctx *ctx)
 {
 	if (ctx->gen->limits == NULL) {
 		ctx->gen->limits = calloc(1, sizeof(*ctx->gen->limits));
@@ -191,7 +191,7 @@ static int push_ptr(void ***v, size_t *n, void *p)
 	return 0;
 }
 
-struct acl_rule *limits_compile_ace(struct conf_ctx *ctx, const char *cmd,
+struct acl_rule *limit_compile_ace(struct conf_ctx *ctx, const char *cmd,
 				    int nfields, char **fields)
 {
 	char err[512], warn[512];
@@ -213,7 +213,7 @@ struct acl_rule *limits_compile_ace(struct conf_ctx *ctx, const char *cmd,
 	return r;
 }
 
-int limits_match(const struct acl_rule *r, const struct client *cl,
+int limit_match(const struct acl_rule *r, const struct client *cl,
 		 time_t now)
 {
 	return acl_rule_match(r, &cl->req, cl->cred.user, &cl->cl_peer, now);
@@ -236,18 +236,18 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-int limits_cmd_bandlim(struct conf_ctx *ctx, int argc, char **argv)
+int limit_cmd_bandlim(struct conf_ctx *ctx, int argc, char **argv)
 {
 	int no = strncmp(argv[0], "no", 2) == 0;
 	int d = strcmp(argv[0] + (no ? 2 : 0), "bandlimin") == 0 ? LIM_IN
 								 : LIM_OUT;
 	int first = no ? 1 : 2;
-	struct limits_conf *lc;
+	struct limit_conf *lc;
 	struct lim_band *b;
 	uint64_t rate = 0;
 
 	if (!no && (argc < 2 || parse_u64(argv[1], &rate) != 0 ||
-		    rate < LIMITS_MIN_RATE)) {
+		    rate < LIMIT_MIN_RATE)) {
 		conf_error(ctx, "Wrong bandwidth specified");
 		return 1;
 	}
@@ -258,16 +258,16 @@ int limits_cmd_bandlim(struct conf_ctx *ctx, int argc, char **argv)
 		conf_error(ctx, "out of memory");
 		return 21;
 	}
-	b->rule = limits_compile_ace(ctx, argv[0], argc - first, argv + first);
+	b->rule = limit_compile_ace(ctx, argv[0], argc - first, argv + first);
 	if (b->rule == NULL) {
 		free(b);
 		return 1;
 	}
 	b->no = no;
-	limits_pipe_init(&b->pipe, rate);
+	limit_pipe_init(&b->pipe, rate);
 	if (push_ptr((void ***)&lc->band[d], &lc->nband[d], b) != 0) {
 		acl_rule_unref(b->rule);
-		limits_pipe_destroy(&b->pipe);
+		limit_pipe_destroy(&b->pipe);
 		free(b);
 		conf_error(ctx, "out of memory");
 		return 21;
@@ -275,11 +275,11 @@ int limits_cmd_bandlim(struct conf_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-int limits_cmd_connlim(struct conf_ctx *ctx, int argc, char **argv)
+int limit_cmd_connlim(struct conf_ctx *ctx, int argc, char **argv)
 {
 	int no = strcmp(argv[0], "noconnlim") == 0;
 	int first = no ? 1 : 3;
-	struct limits_conf *lc;
+	struct limit_conf *lc;
 	struct lim_conn *c;
 	long rate = 0, period = 0;
 
@@ -296,7 +296,7 @@ int limits_cmd_connlim(struct conf_ctx *ctx, int argc, char **argv)
 		conf_error(ctx, "out of memory");
 		return 21;
 	}
-	c->rule = limits_compile_ace(ctx, argv[0], argc - first, argv + first);
+	c->rule = limit_compile_ace(ctx, argv[0], argc - first, argv + first);
 	if (c->rule == NULL) {
 		free(c);
 		return 1;
@@ -317,7 +317,7 @@ int limits_cmd_connlim(struct conf_ctx *ctx, int argc, char **argv)
 
 /* ---- per client ------------------------------------------------------------ */
 
-static struct limits_client *lim_client(struct client *cl)
+static struct limit_client *lim_client(struct client *cl)
 {
 	if (cl->lim == NULL)
 		cl->lim = calloc(1, sizeof(*cl->lim));
@@ -332,7 +332,7 @@ static void conn_release(struct lim_conn *c)
 	os_mutex_unlock(&c->lock);
 }
 
-static void holds_release(struct limits_client *lm)
+static void holds_release(struct limit_client *lm)
 {
 	size_t i;
 
@@ -352,14 +352,14 @@ static int conn_admit(struct lim_conn *c, uint64_t now_ms)
 		if (ok)
 			c->active++;
 	} else {
-		ok = limits_window_admit(&c->win, c->rate,
+		ok = limit_window_admit(&c->win, c->rate,
 					 (uint64_t)c->period * 1000u, now_ms);
 	}
 	os_mutex_unlock(&c->lock);
 	return ok;
 }
 
-static int hold_push(struct limits_client *lm, struct lim_conn *c)
+static int hold_push(struct limit_client *lm, struct lim_conn *c)
 {
 	struct lim_conn **v;
 
@@ -380,8 +380,8 @@ static int hold_push(struct limits_client *lm, struct lim_conn *c)
  * matching rule applies until a matching noconnlim. */
 static int connlim_check(struct client *cl, time_t now)
 {
-	const struct limits_conf *lc = cl->gen ? cl->gen->limits : NULL;
-	struct limits_client *lm;
+	const struct limit_conf *lc = cl->gen ? cl->gen->limits : NULL;
+	struct limit_client *lm;
 	uint64_t now_ms;
 	size_t i;
 
@@ -397,7 +397,7 @@ static int connlim_check(struct client *cl, time_t now)
 	for (i = 0; i < lc->nconn; i++) {
 		struct lim_conn *c = lc->conn[i];
 
-		if (!limits_match(c->rule, cl, now))
+		if (!limit_match(c->rule, cl, now))
 			continue;
 		if (c->no)
 			break;
@@ -415,7 +415,7 @@ static int connlim_check(struct client *cl, time_t now)
 	return 0;
 }
 
-int limits_authorize(struct client *cl, int rc)
+int limit_authorize(struct client *cl, int rc)
 {
 	if (rc == 0)
 		rc = connlim_check(cl, time(NULL));
@@ -426,9 +426,9 @@ int limits_authorize(struct client *cl, int rc)
 }
 
 /* limits.md 3: attach every matching rule of the direction's list (at
- * most LIMITS_MAX_PIPES) until a matching nobandlim*. */
-static void band_select(const struct limits_conf *lc, struct client *cl,
-			struct limits_client *lm, int d, time_t now)
+ * most LIMIT_MAX_PIPES) until a matching nobandlim*. */
+static void band_select(const struct limit_conf *lc, struct client *cl,
+			struct limit_client *lm, int d, time_t now)
 {
 	size_t i;
 
@@ -436,19 +436,19 @@ static void band_select(const struct limits_conf *lc, struct client *cl,
 	for (i = 0; i < lc->nband[d]; i++) {
 		struct lim_band *b = lc->band[d][i];
 
-		if (!limits_match(b->rule, cl, now))
+		if (!limit_match(b->rule, cl, now))
 			continue;
 		if (b->no)
 			break;
-		if (lm->npipes[d] < LIMITS_MAX_PIPES)
+		if (lm->npipes[d] < LIMIT_MAX_PIPES)
 			lm->pipes[d][lm->npipes[d]++] = &b->pipe;
 	}
 }
 
-void limits_relay_setup(struct client *cl, struct relay_opts *o)
+void limit_relay_setup(struct client *cl, struct relay_opts *o)
 {
-	const struct limits_conf *lc = cl->gen ? cl->gen->limits : NULL;
-	struct limits_client *lm = cl->lim;
+	const struct limit_conf *lc = cl->gen ? cl->gen->limits : NULL;
+	struct limit_client *lm = cl->lim;
 	uint64_t slowest = 0;
 	int d, i, pipes = 0;
 
@@ -470,7 +470,7 @@ void limits_relay_setup(struct client *cl, struct relay_opts *o)
 		lm->npipes[LIM_IN] = lm->npipes[LIM_OUT] = 0;
 	}
 	if (pipes > 0 || counter_active(cl)) {
-		o->hook = limits_relay_hook;
+		o->hook = limit_relay_hook;
 		o->hook_arg = cl;
 	}
 	if (slowest > 0) {
@@ -483,10 +483,10 @@ void limits_relay_setup(struct client *cl, struct relay_opts *o)
 	}
 }
 
-int limits_relay_hook(void *arg, int dir, size_t n, int *delay_ms)
+int limit_relay_hook(void *arg, int dir, size_t n, int *delay_ms)
 {
 	struct client *cl = arg;
-	struct limits_client *lm = cl->lim;
+	struct limit_client *lm = cl->lim;
 	int d = dir == RELAY_S2C ? LIM_IN : LIM_OUT;
 	int rc = counter_relay_charge(cl, dir, n), i, worst = 0;
 	uint64_t now_us;
@@ -495,7 +495,7 @@ int limits_relay_hook(void *arg, int dir, size_t n, int *delay_ms)
 		return rc;
 	now_us = os_monotonic_ms() * 1000u;
 	for (i = 0; i < lm->npipes[d]; i++) {
-		int w = limits_pipe_take(lm->pipes[d][i], n, d == LIM_OUT,
+		int w = limit_pipe_take(lm->pipes[d][i], n, d == LIM_OUT,
 					 now_us);
 
 		if (w > worst)
@@ -505,9 +505,9 @@ int limits_relay_hook(void *arg, int dir, size_t n, int *delay_ms)
 	return 0;
 }
 
-void limits_client_release(struct client *cl)
+void limit_client_release(struct client *cl)
 {
-	struct limits_client *lm = cl->lim;
+	struct limit_client *lm = cl->lim;
 
 	counter_client_free(cl);
 	if (lm == NULL)
@@ -520,12 +520,12 @@ void limits_client_release(struct client *cl)
 
 /* ---- process ------------------------------------------------------------------ */
 
-void limits_tick(struct conf_gen *gen, time_t now)
+void limit_tick(struct conf_gen *gen, time_t now)
 {
 	counter_tick(gen, now);
 }
 
-void limits_shutdown(struct conf_gen *gen)
+void limit_shutdown(struct conf_gen *gen)
 {
 	(void)gen;
 	counter_save_all();

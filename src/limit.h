@@ -1,5 +1,5 @@
 /*
- * limits.h - bandwidth pipes (bandlimin/bandlimout) and connection limits
+ * limit.h - bandwidth pipes (bandlimin/bandlimout) and connection limits
  * (connlim), the rule lists they share with traffic quotas (counter.h),
  * and the steps client.c calls (reference limits.md sections 2, 3, 5).
  *
@@ -14,8 +14,8 @@
  * waits after the lock is released; nothing here sleeps or does I/O
  * while holding a lock.
  */
-#ifndef PX_LIMITS_H
-#define PX_LIMITS_H
+#ifndef PX_LIMIT_H
+#define PX_LIMIT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -30,9 +30,9 @@ struct client;
 struct relay_opts;
 
 /* At most this many pipes are attached per direction (limits.md 3). */
-#define LIMITS_MAX_PIPES 10
+#define LIMIT_MAX_PIPES 10
 /* Bandwidth below this many bits per second is refused. */
-#define LIMITS_MIN_RATE 300
+#define LIMIT_MIN_RATE 300
 
 /* ---- one shared pipe (F-LIM-01) -----------------------------------------
  * A virtual clock: next_us is when the pipe has sent everything charged
@@ -40,73 +40,73 @@ struct relay_opts;
  * max(next_us, now - slack); the caller waits until the new next_us
  * before reading again.  Idle time is not saved up beyond the slack, so
  * a pipe that was idle does not burst. */
-struct limits_pipe {
+struct limit_pipe {
 	os_mutex_t lock;          /* guards next_us */
-	uint64_t rate;            /* bits per second, >= LIMITS_MIN_RATE */
+	uint64_t rate;            /* bits per second, >= LIMIT_MIN_RATE */
 	uint64_t next_us;         /* monotonic µs; 0 = never used */
 };
 
-void limits_pipe_init(struct limits_pipe *p, uint64_t rate);
-void limits_pipe_destroy(struct limits_pipe *p);
+void limit_pipe_init(struct limit_pipe *p, uint64_t rate);
+void limit_pipe_destroy(struct limit_pipe *p);
 /* Time in µs that n bytes take at rate (out = upload: above 512 bytes
  * rounded up to 64-byte units, as 3proxy does). */
-uint64_t limits_pipe_cost_us(uint64_t rate, size_t n, int out);
+uint64_t limit_pipe_cost_us(uint64_t rate, size_t n, int out);
 /* Charge n bytes at now_us; returns how long (ms) the caller must wait
  * before it reads again in this direction. */
-int limits_pipe_take(struct limits_pipe *p, size_t n, int out,
+int limit_pipe_take(struct limit_pipe *p, size_t n, int out,
 		     uint64_t now_us);
 
 /* ---- connlim with a period: a decaying score (F-LIM-03) ----------------
- * score is fixed point (LIMITS_SCORE_ONE = one connection); last_ms the
+ * score is fixed point (LIMIT_SCORE_ONE = one connection); last_ms the
  * time of the last accepted connection.  Not locked: the rule's mutex
  * covers it. */
-#define LIMITS_SCORE_ONE 65536u
-struct limits_window {
+#define LIMIT_SCORE_ONE 65536u
+struct limit_window {
 	uint64_t score;
 	uint64_t last_ms;
 	int used;
 };
 /* Would one more connection at now_ms stay within rate per period_ms?
  * Returns 1 and records it, or 0 and changes nothing (limits.md 2). */
-int limits_window_admit(struct limits_window *w, unsigned rate,
+int limit_window_admit(struct limit_window *w, unsigned rate,
 			uint64_t period_ms, uint64_t now_ms);
 
 /* ---- per generation -------------------------------------------------- */
-struct limits_conf;
-void limits_conf_free(struct limits_conf *lc);
+struct limit_conf;
+void limit_conf_free(struct limit_conf *lc);
 
 /* ---- config commands (rows in conf_cmds.c) ------------------------------ */
 /* Compile the ACE fields of a limit rule (also for count*): problems are
  * reported as config errors ("cmd: ...") and give NULL. */
-struct acl_rule *limits_compile_ace(struct conf_ctx *ctx, const char *cmd,
+struct acl_rule *limit_compile_ace(struct conf_ctx *ctx, const char *cmd,
 				    int nfields, char **fields);
 /* Does the rule match the client's request (at local time now)? */
-int limits_match(const struct acl_rule *r, const struct client *cl,
+int limit_match(const struct acl_rule *r, const struct client *cl,
 		 time_t now);
 /* bandlimin|bandlimout RATE ACE...; nobandlimin|nobandlimout ACE... */
-int limits_cmd_bandlim(struct conf_ctx *ctx, int argc, char **argv);
+int limit_cmd_bandlim(struct conf_ctx *ctx, int argc, char **argv);
 /* connlim RATE PERIOD ACE...; noconnlim ACE... */
-int limits_cmd_connlim(struct conf_ctx *ctx, int argc, char **argv);
+int limit_cmd_connlim(struct conf_ctx *ctx, int argc, char **argv);
 
 /* ---- the steps of a request (client.c) ----------------------------------- */
 /* After auth and ACL gave rc: when rc is 0, apply connlim (once per
  * client connection) and the traffic quotas (each request).  Returns rc,
  * or ERR_LIMIT when a limit refuses the request. */
-int limits_authorize(struct client *cl, int rc);
+int limit_authorize(struct client *cl, int rc);
 /* Before a relay: attach the matching bandwidth pipes and, if any limit
- * or quota applies, install limits_relay_hook in o. */
-void limits_relay_setup(struct client *cl, struct relay_opts *o);
+ * or quota applies, install limit_relay_hook in o. */
+void limit_relay_setup(struct client *cl, struct relay_opts *o);
 /* The relay hook (relay.h): charges quotas and pipes for n bytes read in
  * direction dir; arg is the struct client.  Handlers that move data
  * without relay_tcp may call it for each read too. */
-int limits_relay_hook(void *arg, int dir, size_t n, int *delay_ms);
+int limit_relay_hook(void *arg, int dir, size_t n, int *delay_ms);
 /* client_finish: give back connlim slots, free per-client state. */
-void limits_client_release(struct client *cl);
+void limit_client_release(struct client *cl);
 
 /* ---- process (main.c) ---------------------------------------------------- */
 /* From the main loop: counter resets, reports and saves when due. */
-void limits_tick(struct conf_gen *gen, time_t now);
+void limit_tick(struct conf_gen *gen, time_t now);
 /* At exit: save the counters. */
-void limits_shutdown(struct conf_gen *gen);
+void limit_shutdown(struct conf_gen *gen);
 
 #endif
