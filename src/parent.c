@@ -916,10 +916,14 @@ int parent_acl_check(struct conf_ctx *ctx, const struct acl *acl)
 		    parent_weights_check(pl, &bad, &sum) == 0)
 			continue;
 		pl->reported = 1;
-		conf_error(ctx, "Chaining error: parent weights of the group "
-			   "starting at %s add up to %d, not 1000: each group "
-			   "must add up to exactly 1000", pl->e[bad].where, sum);
-		rc = 1;
+		/* 3proxy accepts a short last group: its hop is then used
+		 * only with probability sum/1000 (reference parent.md 2),
+		 * and real configs rely on that.  Say so, but keep them
+		 * working. */
+		conf_warning(ctx, "parent weights of the group starting at %s "
+			     "add up to %d, not 1000: that hop is used only "
+			     "with probability %d/1000", pl->e[bad].where, sum,
+			     sum);
 	}
 	return rc;
 }
