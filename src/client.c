@@ -21,6 +21,7 @@
 #include "service.h"
 #include "sockio.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,11 +204,19 @@ int client_connect(struct client *cl)
 	src = net_family(&dst) == AF_INET6 ? &sc->external6 : &sc->external4;
 	if (net_family(&dst) == AF_UNIX)
 		src = NULL;
-	cl->srv_sock = net_connect(&dst, src, svc_timeout_ms(cl->gen, TO_CONNECT),
-				   sc->opts_server, sc->maxseg, &err);
+	cl->srv_sock = net_connect_dev(&dst, src, sc->bind_dev_out,
+				       svc_timeout_ms(cl->gen, TO_CONNECT),
+				       sc->opts_server, sc->maxseg, &err);
 	cl->conn_errno = err;
-	if (cl->srv_sock == OS_BADSOCK)
+	if (cl->srv_sock == OS_BADSOCK) {
+		/* -De: a device that cannot be bound is a bind failure. */
+		if (sc->bind_dev_out != NULL && *sc->bind_dev_out != '\0' &&
+		    err != 0 && !os_errno_is_inprogress(err) &&
+		    err != ECONNREFUSED && err != ETIMEDOUT &&
+		    err != EHOSTUNREACH && err != ENETUNREACH)
+			return ERR_BIND;
 		return ERR_CONNECT;
+	}
 	cl->srv_peer = dst;
 	if (getsockname(cl->srv_sock, (struct sockaddr *)&ss, &sl) == 0)
 		net_from_sockaddr(&cl->srv_local, (struct sockaddr *)&ss, sl);

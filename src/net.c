@@ -620,8 +620,30 @@ static int connect_start(os_sock_t s, const struct net_addr *dst,
 	return connect_wait(s, timeout_ms);
 }
 
+int net_bind_device(os_sock_t s, const char *dev)
+{
+	if (dev == NULL || *dev == '\0')
+		return 0;
+#ifdef SO_BINDTODEVICE
+	return setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, dev,
+			  (os_socklen_t)strlen(dev)) == 0 ? 0 : -1;
+#else
+	/* No per-socket device binding here: refuse rather than let the
+	 * traffic leave through another interface. */
+	errno = ENOTSUP;
+	return -1;
+#endif
+}
+
 os_sock_t net_connect(const struct net_addr *dst, const struct net_addr *src,
 		      int timeout_ms, unsigned opts, int maxseg, int *err)
+{
+	return net_connect_dev(dst, src, NULL, timeout_ms, opts, maxseg, err);
+}
+
+os_sock_t net_connect_dev(const struct net_addr *dst,
+			  const struct net_addr *src, const char *dev,
+			  int timeout_ms, unsigned opts, int maxseg, int *err)
 {
 	int family = dst->ss.ss_family, e;
 	os_sock_t s;
@@ -631,12 +653,24 @@ os_sock_t net_connect(const struct net_addr *dst, const struct net_addr *src,
 		e = os_sock_errno();
 		goto out;
 	}
+	if (net_bind_device(s, dev) != 0)
+		goto bad;
 	net_sockopts_apply(s, opts, maxseg);
 	if (family == AF_INET || family == AF_INET6)
 		net_nodelay(s);
-	if (want_source(src, family) &&
-	    bind(s, (const struct sockaddr *)&src->ss, src->len) != 0)
-		goto bad;
+	if (want_source(src, family)) {
+#ifdef IP_BIND_ADDRESS_NO_PORT
+		/* -e without a port: let connect() pick the port for the
+		 * whole 4-tuple instead of bind() reserving one that no other
+		 * connection may share (cheaper, and the ephemeral range is
+		 * not exhausted by one source address). */
+		if (net_get_port(src) == 0)
+			(void)set_int_opt(s, IPPROTO_IP,
+					  IP_BIND_ADDRESS_NO_PORT, 1);
+#endif
+		if (bind(s, (const struct sockaddr *)&src->ss, src->len) != 0)
+			goto bad;
+	}
 	if (os_sock_nonblock(s, 1) != 0)
 		goto bad;
 	e = connect_start(s, dst, timeout_ms);

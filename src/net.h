@@ -74,6 +74,15 @@ os_sock_t net_listen(const struct net_addr *a, int type, int backlog,
 os_sock_t net_connect(const struct net_addr *dst, const struct net_addr *src,
 		      int timeout_ms, unsigned opts, int maxseg, int *err);
 
+/* The same, with the socket bound to a network device first (-De);
+ * dev NULL or "" = none.  A device that cannot be bound fails the call
+ * (*err set), so traffic never leaves through another interface. */
+os_sock_t net_connect_dev(const struct net_addr *dst,
+			  const struct net_addr *src, const char *dev,
+			  int timeout_ms, unsigned opts, int maxseg, int *err);
+/* Bind a socket to a network device (SO_BINDTODEVICE); 0 or -1. */
+int net_bind_device(os_sock_t s, const char *dev);
+
 /* Disable Nagle: every service replies promptly. */
 void net_nodelay(os_sock_t s);
 

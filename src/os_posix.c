@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -191,12 +192,20 @@ int os_sock_close(os_sock_t s)
 
 int os_sock_nonblock(os_sock_t s, int on)
 {
+#ifdef FIONBIO
+	/* One ioctl instead of F_GETFL + F_SETFL: the relay and connect
+	 * paths switch modes several times per connection. */
+	int v = on ? 1 : 0;
+
+	return ioctl(s, FIONBIO, &v);
+#else
 	int fl = fcntl(s, F_GETFL);
 
 	if (fl < 0)
 		return -1;
 	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
 	return fcntl(s, F_SETFL, fl);
+#endif
 }
 
 int os_sock_errno(void)

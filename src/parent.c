@@ -764,6 +764,13 @@ static int parse_entry(struct conf_ctx *ctx, int argc, char **argv,
 		conf_error(ctx, "Chaining error: bad chain type (%s)", argv[1]);
 		return 4;
 	}
+	/* A parent asked to speak TLS must never get plain text: refuse
+	 * the line until TLS support is built in (--check accepts it). */
+	if (e->tls && ctx->mode == CONF_RUN) {
+		conf_error(ctx, "parent type '%s': TLS to parents is not "
+			   "supported by this build yet", argv[1]);
+		return 4;
+	}
 	rc = parse_parent_addr(ctx, argv[2], e);
 	if (rc != 0)
 		return rc;

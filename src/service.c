@@ -104,7 +104,18 @@ static int listen_with_retry(struct service *svc)
 	return -1;
 }
 
-static void accept_one(struct service *svc)
+/* Linux: the listening socket is non-blocking and the loop accepts
+ * until the backlog is empty, so a busy listener does not poll() before
+ * every accept.  accept4() does not pass O_NONBLOCK on to the new
+ * socket (accept() never does on Linux); elsewhere accepted sockets may
+ * inherit it, so there the listener stays blocking and polls first. */
+#if defined(__linux__) && defined(SOCK_CLOEXEC)
+#define ACCEPT_DRAIN 1
+#endif
+
+/* Returns 1 if a connection was taken, 0 if none was waiting (or on an
+ * error, after logging it). */
+static int accept_one(struct service *svc)
 {
 	const struct svc_conf *sc = svc->conf;
 	struct sockaddr_storage ss;
@@ -114,7 +125,11 @@ static void accept_one(struct service *svc)
 	os_sock_t fd;
 	char ebuf[128];
 
+#ifdef ACCEPT_DRAIN
+	fd = accept4(svc->sock, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+#else
 	fd = accept(svc->sock, (struct sockaddr *)&ss, &sl);
+#endif
 	if (fd == OS_BADSOCK) {
 		int err = os_sock_errno();
 
@@ -124,7 +139,7 @@ static void accept_one(struct service *svc)
 			/* EMFILE and friends: let descriptors free up. */
 			os_sleep_ms(10);
 		}
-		return;
+		return 0;
 	}
 	net_from_sockaddr(&peer, (struct sockaddr *)&ss, sl);
 	net_sockopts_apply(fd, sc->opts_client, sc->maxseg);
@@ -133,13 +148,14 @@ static void accept_one(struct service *svc)
 	cl = client_new(svc, fd, &peer);
 	if (cl == NULL) {
 		os_sock_close(fd);
-		return;
+		return 1;
 	}
 	if (os_thread_detached(client_main, cl, sc->stacksize) != 0) {
 		service_log(svc, 0, "pthread_create(): %s",
 			    os_strerror(errno, ebuf, sizeof(ebuf)));
 		client_finish(cl, ERR_NOMEM);
 	}
+	return 1;
 }
 
 static void stream_loop(struct service *svc)
@@ -147,7 +163,11 @@ static void stream_loop(struct service *svc)
 	const struct svc_conf *sc = svc->conf;
 	unsigned full_waits = 0;
 	os_pollfd_t pfd;
+	int drain = 0;
 
+#ifdef ACCEPT_DRAIN
+	drain = os_sock_nonblock(svc->sock, 1) == 0;
+#endif
 	while (!os_atomic_load(&svc->stop)) {
 		if (os_atomic_load(&svc->active) >= sc->maxconn) {
 			/* Leave the connection in the kernel's backlog until
@@ -163,9 +183,15 @@ static void stream_loop(struct service *svc)
 		pfd.fd = svc->sock;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
+		/* take what is queued; poll only once the backlog is empty */
+		if (drain && accept_one(svc))
+			continue;
 		if (os_poll(&pfd, 1, ACCEPT_POLL_MS) <= 0)
 			continue;
-		accept_one(svc);
+		/* a client that woke the poll is taken even if `stop` came
+		 * meanwhile: closing the socket now would reset it (during a
+		 * reload the old generation still serves it) */
+		(void)accept_one(svc);
 	}
 }
 
@@ -181,6 +207,11 @@ static void listener_main(void *arg)
 	}
 	if (listen_with_retry(svc) != 0)
 		return;
+	/* -Di: accept only what arrives through this device. */
+	if (net_bind_device(svc->sock, svc->conf->bind_dev_in) != 0) {
+		service_log(svc, ERR_BIND, "failed to bind device");
+		return;
+	}
 	if (svc->conf->connback_listen != NULL)
 		connback_listen_start(svc);   /* -R */
 	service_log(svc, 0, "Accepting connections [%lu/%lu]",

@@ -78,6 +78,18 @@ static int sockio_retry(void)
 static int sockio_recv_wait(os_sock_t s, void *buf, size_t len, int flags,
 			    const struct sockio_deadline *dl)
 {
+#if !defined(_WIN32) && defined(MSG_DONTWAIT)
+	/* recv() here never blocks (MSG_DONTWAIT), so try it before
+	 * polling: a client's request is usually queued already when its
+	 * worker starts, and a SOCKS handshake is read in small pieces;
+	 * this saves one poll() per read that finds data. */
+	long n0 = sockio_recv_once(s, buf, len, flags);
+
+	if (n0 >= 0)
+		return (int)n0;
+	if (!sockio_retry())
+		return SOCKIO_ERROR;
+#endif
 	for (;;) {
 		long n;
 		int w = sockio_wait(s, POLLIN, dl);

@@ -305,6 +305,20 @@ def test_good_chain_config_is_accepted(run3proxy, tmp_path):
     assert r.rc == 0, r.err
 
 
+def test_tls_parent_is_refused_not_downgraded(run3proxy, tmp_path):
+    """F-PAR-10: a parent that must be reached over TLS is refused at
+    start-up until TLS support exists, never contacted in plain text."""
+    cfg = tmp_path / "tls.cfg"
+    cfg.write_text(
+        "allow *\n"
+        "parent 1000 connect+s 127.0.0.1 3128\n"
+        "proxy -i127.0.0.1 -p%d\n" % free_port())
+    r = run3proxy([cfg])
+    assert r.rc == 1
+    assert "tls.cfg:2: parent type 'connect+s': TLS to parents is not " \
+        "supported by this build yet" in r.err, r.err
+
+
 # --------------------------------------------------------------------------
 # chains (F-PAR-02 .. F-PAR-05)
 # --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 records, IPv6."""
 
 import datetime
+import os
 import re
 import socket
 import threading
@@ -502,3 +503,36 @@ def test_unix_socket_listener(proxy, tmp_path, echo_server):
         assert recv_exact(c, 8) == b"via unix"
     assert d.stop() == 0
     assert not path.exists(), "the socket file is left behind"
+
+
+# --------------------------------------------------------------------------
+# device binding (F-NET-10)
+# --------------------------------------------------------------------------
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="SO_BINDTODEVICE needs root here")
+
+
+@needs_root
+def test_bind_devices_loopback(proxy, echo_server):
+    """-Di/-De bound to the loopback device: traffic flows as usual."""
+    port = free_port()
+    d = proxy(tcppm_cfg(port, echo_server.port, "-Dilo -Delo"))
+    d.wait_listening(port)
+    assert_serves(port)
+
+
+@needs_root
+def test_unknown_outgoing_device_is_a_bind_error(proxy, echo_server,
+                                                 tmp_path):
+    """-De with a device that does not exist: no connection leaves through
+    another interface; the record says 00012 (bind failed)."""
+    port = free_port()
+    log = tmp_path / "dev.log"
+    d = proxy(tcppm_cfg(port, echo_server.port, "-Denosuchdev0 -l%s" % log))
+    d.wait_listening(port)
+    with connect(port) as s:
+        assert recv_all(s, timeout=20) == b""
+    rec = wait_record(log, lambda m: m["port"] == str(port)
+                      and m["text"] == "127.0.0.1")
+    assert rec["err"] == "00012", rec.group(0)
