@@ -34,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DNS_POLL_MS 250
 #define DNS_MIN_QUERY 14
 #define DNS_MAX_QUERY 1000
 #define DNS_RECV_BUF 65536
@@ -277,33 +276,24 @@ static void dispatch(struct service *svc, int *pending, const uint8_t *buf,
 	}
 }
 
+struct dns_loop {
+	struct service *svc;
+	int pending;     /* atomic: workers still answering */
+};
+
+static void dns_datagram(void *arg, const void *buf, size_t n,
+			 const struct net_addr *peer)
+{
+	struct dns_loop *l = arg;
+
+	dispatch(l->svc, &l->pending, buf, n, peer);
+}
+
 void proto_dns_run(struct service *svc)
 {
-	uint8_t *buf = malloc(DNS_RECV_BUF);
-	int pending = 0;
-	os_pollfd_t pfd;
+	struct dns_loop l;
 
-	while (buf != NULL && !os_atomic_load(&svc->stop)) {
-		struct sockaddr_storage ss;
-		os_socklen_t sl = sizeof(ss);
-		struct net_addr peer;
-		long n;
-
-		pfd.fd = svc->sock;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (os_poll(&pfd, 1, DNS_POLL_MS) <= 0)
-			continue;
-		n = recvfrom(svc->sock, (char *)buf, DNS_RECV_BUF, 0,
-			     (struct sockaddr *)&ss, &sl);
-		if (n < 0)
-			continue;
-		net_from_sockaddr(&peer, (struct sockaddr *)&ss, sl);
-		dispatch(svc, &pending, buf, (size_t)n, &peer);
-	}
-	free(buf);
-	/* Workers answer from the service socket: they must be done before
-	 * it is closed.  Each sees `stop` within one poll interval. */
-	while (os_atomic_load(&pending) > 0)
-		os_sleep_ms(10);
+	l.svc = svc;
+	l.pending = 0;
+	service_dgram_loop(svc, DNS_RECV_BUF, dns_datagram, &l, &l.pending);
 }

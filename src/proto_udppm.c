@@ -225,37 +225,19 @@ static void forward_datagram(struct udp_table *t, const char *buf, long n,
 	session_unref(s);
 }
 
+static void udppm_datagram(void *arg, const void *buf, size_t n,
+			   const struct net_addr *peer)
+{
+	forward_datagram(arg, buf, (long)n, peer);
+}
+
 void proto_udppm_run(struct service *svc)
 {
 	struct udp_table t;
-	char *buf = malloc(UDP_MAX_DGRAM);
-	os_pollfd_t pfd;
 
 	memset(&t, 0, sizeof(t));
 	t.svc = svc;
 	os_mutex_init(&t.lock);
-	while (buf != NULL && !os_atomic_load(&svc->stop)) {
-		struct sockaddr_storage ss;
-		os_socklen_t sl = sizeof(ss);
-		struct net_addr peer;
-		long n;
-
-		pfd.fd = svc->sock;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (os_poll(&pfd, 1, UDP_POLL_MS) <= 0)
-			continue;
-		n = recvfrom(svc->sock, buf, UDP_MAX_DGRAM, 0,
-			     (struct sockaddr *)&ss, &sl);
-		if (n < 0)
-			continue;
-		net_from_sockaddr(&peer, (struct sockaddr *)&ss, sl);
-		forward_datagram(&t, buf, n, &peer);
-	}
-	free(buf);
-	/* Sessions answer from the service socket: they must end before
-	 * it is closed.  Each sees `stop` within one poll interval. */
-	while (os_atomic_load(&t.count) > 0)
-		os_sleep_ms(10);
+	service_dgram_loop(svc, UDP_MAX_DGRAM, udppm_datagram, &t, &t.count);
 	os_mutex_destroy(&t.lock);
 }

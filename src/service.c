@@ -223,6 +223,37 @@ static void listener_main(void *arg)
 	service_log(svc, 0, "Exiting thread");
 }
 
+void service_dgram_loop(struct service *svc, size_t bufsize,
+			service_dgram_fn fn, void *arg, const int *busy)
+{
+	char *buf = malloc(bufsize);
+	os_pollfd_t pfd;
+
+	while (buf != NULL && !os_atomic_load(&svc->stop)) {
+		struct sockaddr_storage ss;
+		os_socklen_t sl = sizeof(ss);
+		struct net_addr peer;
+		long n;
+
+		pfd.fd = svc->sock;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (os_poll(&pfd, 1, ACCEPT_POLL_MS) <= 0)
+			continue;
+		n = recvfrom(svc->sock, buf, (int)bufsize, 0,
+			     (struct sockaddr *)&ss, &sl);
+		if (n < 0)
+			continue;
+		net_from_sockaddr(&peer, (struct sockaddr *)&ss, sl);
+		fn(arg, buf, (size_t)n, &peer);
+	}
+	free(buf);
+	/* Workers answer from the service socket: they must be done before
+	 * it is closed.  Each sees `stop` within one poll interval. */
+	while (os_atomic_load(busy) > 0)
+		os_sleep_ms(10);
+}
+
 struct service *service_start(struct svc_conf *sc, struct conf_gen *gen)
 {
 	struct service *svc = calloc(1, sizeof(*svc));

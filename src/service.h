@@ -101,6 +101,15 @@ struct service *service_start(struct svc_conf *sc, struct conf_gen *gen);
  * each holding its own reference to the generation. */
 void service_stop(struct service *svc);
 
+/* Datagram services: receive on the service socket until `stop`, handing
+ * each datagram to fn (buf is reused after fn returns).  Then wait until
+ * *busy (an atomic count of the service's workers, which answer from the
+ * service socket) drops to 0, so the socket outlives them. */
+typedef void (*service_dgram_fn)(void *arg, const void *buf, size_t n,
+				 const struct net_addr *peer);
+void service_dgram_loop(struct service *svc, size_t bufsize,
+			service_dgram_fn fn, void *arg, const int *busy);
+
 /* Clients hold a reference to their service (client.c). */
 void service_ref(struct service *svc);
 void service_release(struct service *svc);

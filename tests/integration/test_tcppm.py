@@ -536,3 +536,37 @@ def test_unknown_outgoing_device_is_a_bind_error(proxy, echo_server,
     rec = wait_record(log, lambda m: m["port"] == str(port)
                       and m["text"] == "127.0.0.1")
     assert rec["err"] == "00012", rec.group(0)
+
+
+# --------------------------------------------------------------------------
+# PROXY protocol v1 header on input (F-NET-12)
+# --------------------------------------------------------------------------
+
+def test_proxy_header_sets_client_address(proxy, echo_server, tmp_path):
+    """-H: the first line names the real client; it is logged as %C:%c and
+    not passed to the target; the stream after it is relayed."""
+    port = free_port()
+    log = tmp_path / "hdr.log"
+    d = proxy(tcppm_cfg(port, echo_server.port, "-H -l%s" % log))
+    d.wait_listening(port)
+    with connect(port) as s:
+        s.sendall(b"PROXY TCP4 192.0.2.7 198.51.100.9 40123 80\r\nping")
+        assert recv_exact(s, 4) == b"ping"
+    rec = wait_record(log, lambda m: m["port"] == str(port)
+                      and m["text"] == "127.0.0.1")
+    assert (rec["cip"], rec["cport"]) == ("192.0.2.7", "40123"), rec.group(0)
+
+
+def test_proxy_header_other_line_is_consumed(proxy, echo_server, tmp_path):
+    """-H: a line that is not PROXY TCP4/TCP6 is consumed and ignored; the
+    real peer address stays in the log."""
+    port = free_port()
+    log = tmp_path / "hdr2.log"
+    d = proxy(tcppm_cfg(port, echo_server.port, "-H -l%s" % log))
+    d.wait_listening(port)
+    with connect(port) as s:
+        s.sendall(b"PROXY UNKNOWN\r\npong")
+        assert recv_exact(s, 4) == b"pong"
+    rec = wait_record(log, lambda m: m["port"] == str(port)
+                      and m["text"] == "127.0.0.1")
+    assert rec["cip"] == "127.0.0.1", rec.group(0)
