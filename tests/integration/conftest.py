@@ -558,10 +558,29 @@ def udp_echo_server():
     srv.close()
 
 
+def unused_port(host=LOOP4):
+    """A loopback TCP port with nothing listening on it, taken from below
+    the ephemeral range: a connect() to an ephemeral port can pick that
+    same port as its source and connect to itself (TCP simultaneous
+    open), which would make "connection refused" tests flaky."""
+    low = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    top = max(2000, min(low, 65536))
+    for _ in range(200):
+        port = random.randrange(1024, top)
+        if port_is_free(port, host):
+            return port
+    raise RuntimeError("no unused port below %d" % top)
+
+
 @pytest.fixture
 def closed_port():
     """A loopback TCP port with nothing listening on it."""
-    return free_port()
+    return unused_port()
 
 
 # --------------------------------------------------------------------------

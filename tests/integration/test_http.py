@@ -18,7 +18,8 @@ import time
 
 import pytest
 
-from conftest import LOOP4, MiB, free_port, stream_digest, wait_until
+from conftest import (LOOP4, MiB, free_port, stream_digest, unused_port,
+                      wait_until)
 from http_util import (Origin, TlsOrigin, curl, file_sha256, make_cert,
                        raw_request, read_response, start_ftp, wait_requests,
                        write_random)
@@ -347,7 +348,7 @@ def test_connect_reply_and_pipelined_bytes(px, origin):
 def test_origin_down(px):
     """F-HTTP-07: connection refused -> 502 and code 13."""
     d, port = px()
-    dead = free_port()
+    dead = unused_port()
     status, hdrs, body, closed = raw_request(
         port, b"GET http://127.0.0.1:%d/ HTTP/1.1\r\nHost: x\r\n\r\n" % dead)
     assert status == 502 and closed
