@@ -11,6 +11,11 @@
 int proto_http_handle(struct client *cl);
 int proto_tcppm_handle(struct client *cl);
 int proto_socks_handle(struct client *cl);
+int proto_pop3_handle(struct client *cl);
+int proto_smtp_handle(struct client *cl);
+int proto_imap_handle(struct client *cl);
+int proto_tls_handle(struct client *cl);
+int proto_auto_handle(struct client *cl);
 void proto_udppm_run(struct service *svc);
 void proto_dns_run(struct service *svc);
 
@@ -18,12 +23,12 @@ static const struct proto protos[] = {
 	/* cmd      %N       port  transport    pos handler             dgram */
 	{ "proxy",  "PROXY", 3128, SOCK_STREAM, 0, proto_http_handle,  NULL },
 	{ "socks",  "SOCKS", 1080, SOCK_STREAM, 0, proto_socks_handle, NULL },
-	{ "pop3p",  "POP3P", 110,  SOCK_STREAM, 0, NULL,               NULL },
-	{ "smtpp",  "SMTPP", 587,  SOCK_STREAM, 0, NULL,               NULL },
-	{ "imapp",  "IMAPP", 143,  SOCK_STREAM, 0, NULL,               NULL },
+	{ "pop3p",  "POP3P", 110,  SOCK_STREAM, 0, proto_pop3_handle,  NULL },
+	{ "smtpp",  "SMTPP", 587,  SOCK_STREAM, 0, proto_smtp_handle,  NULL },
+	{ "imapp",  "IMAPP", 143,  SOCK_STREAM, 0, proto_imap_handle,  NULL },
 	{ "ftppr",  "FTPPR", 21,   SOCK_STREAM, 0, NULL,               NULL },
-	{ "tlspr",  "TLSPR", 1443, SOCK_STREAM, 0, NULL,               NULL },
-	{ "auto",   "AUTO",  8080, SOCK_STREAM, 0, NULL,               NULL },
+	{ "tlspr",  "TLSPR", 1443, SOCK_STREAM, 0, proto_tls_handle,   NULL },
+	{ "auto",   "AUTO",  8080, SOCK_STREAM, 0, proto_auto_handle,  NULL },
 	{ "admin",  "ADMIN", 80,   SOCK_STREAM, 0, NULL,               NULL },
 	{ "dnspr",  "DNSPR", 53,   SOCK_DGRAM,  0, NULL,     proto_dns_run },
 	{ "tcppm",  "TCPPM", 0,    SOCK_STREAM, 1, proto_tcppm_handle, NULL },

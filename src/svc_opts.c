@@ -246,6 +246,13 @@ static int parse_option(struct conf_ctx *ctx, struct svc_conf *sc, int argc,
 		return 0;
 	case 'c':
 		sc->check_level = *v ? atoi(v) : 1;
+		/* F-TLSPR-02: levels 3 and 4 (certificate checks) are not
+		 * implemented; refused rather than weakened to 2 */
+		if (sc->check_level > 2) {
+			conf_error(ctx, "%s: check level '%s' is not supported "
+				   "by this build (0, 1 or 2)", sc->cmdname, a);
+			return -1;
+		}
 		return 0;
 	case 'x':
 		sc->no_starttls = 1;
@@ -253,7 +260,11 @@ static int parse_option(struct conf_ctx *ctx, struct svc_conf *sc, int argc,
 	case 'X':
 		if (strcmp(v, "imap") && strcmp(v, "pop3") && strcmp(v, "smtp"))
 			break;
-		return 0;
+		/* F-TLSPR-04: refused rather than ignored, so a config that
+		 * relies on it does not run as a plain SNI proxy */
+		conf_error(ctx, "%s: STARTTLS mode '%s' is not supported by "
+			   "this build", sc->cmdname, a);
+		return -1;
 	case 'F': {
 		struct net_addr fa;
 

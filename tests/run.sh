@@ -15,7 +15,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 packages=(build-essential cmake pkg-config libcmocka-dev python3-pytest
 	gcc-mingw-w64-x86-64 libcrypt-dev libmd-dev
-	curl wget openssl proxychains4 python3-pyftpdlib bind9-dnsutils procps
+	curl wget openssl proxychains4 python3-pyftpdlib python3-aiosmtpd bind9-dnsutils
+	procps
 	dante-server tinyproxy microsocks)
 
 install_packages() {

@@ -125,6 +125,64 @@ static void test_timeouts_and_cursor(void **state)
 	free(msgs);
 }
 
+/* F-PROC-10: `force` is the default and a per-service snapshot. */
+static void test_force_snapshot(void **state)
+{
+	const char *cfg =
+		"tcppm 2000 localhost 22\n"
+		"noforce\n"
+		"tcppm 2001 localhost 22\n"
+		"force\n"
+		"tcppm 2002 localhost 22\n";
+	char *msgs = NULL;
+	int nerr = 0;
+	struct conf_gen *g = load(cfg, CONF_RUN, &nerr, &msgs);
+
+	(void)state;
+	assert_non_null(g);
+	assert_int_equal(g->nsvcs, 3);
+	assert_int_equal(g->svcs[0]->force, 1);
+	assert_int_equal(g->svcs[1]->force, 0);
+	assert_int_equal(g->svcs[2]->force, 1);
+	conf_gen_unref(g);
+	free(msgs);
+}
+
+/* F-PROC-10: publishing numbers generations and advances the counter
+ * relays watch; the current one is handed out with a reference. */
+static void test_gen_publish(void **state)
+{
+	char *msgs = NULL;
+	int nerr = 0, v0;
+	struct conf_gen *a = load("tcppm 2000 localhost 22\n", CONF_RUN,
+				  &nerr, &msgs);
+	struct conf_gen *b, *cur;
+
+	(void)state;
+	free(msgs);
+	msgs = NULL;
+	b = load("tcppm 2001 localhost 22\n", CONF_RUN, &nerr, &msgs);
+	free(msgs);
+	assert_non_null(a);
+	assert_non_null(b);
+	v0 = *conf_gen_version();
+	assert_null(conf_gen_current());
+	conf_gen_publish(a);
+	assert_int_equal(*conf_gen_version(), v0 + 1);
+	assert_int_equal(a->version, v0 + 1);
+	conf_gen_publish(b);
+	assert_int_equal(*conf_gen_version(), v0 + 2);
+	assert_int_equal(b->version, v0 + 2);
+	cur = conf_gen_current();
+	assert_ptr_equal(cur, b);
+	conf_gen_unref(cur);
+	conf_gen_unref(a);       /* the publication's reference is gone */
+	conf_gen_publish(NULL);  /* drops b's */
+	assert_null(conf_gen_current());
+	assert_int_equal(*conf_gen_version(), v0 + 2);
+	conf_gen_unref(b);
+}
+
 static void test_end_stops_reading(void **state)
 {
 	char *msgs = NULL;
@@ -165,7 +223,7 @@ static void test_run_refuses_later_features(void **state)
 	(void)state;
 	expect_error("filtermaxsize 1000\n",
 		     "t.cfg:1: 'filtermaxsize' is not supported by this build yet");
-	expect_error("pop3p\n", "service 'pop3p' is not supported by this build yet");
+	expect_error("ftppr\n", "service 'ftppr' is not supported by this build yet");
 	expect_error("transparent\n", "needs its plugin");
 }
 
@@ -252,6 +310,8 @@ int main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_timeouts_and_cursor),
 		cmocka_unit_test(test_end_stops_reading),
+		cmocka_unit_test(test_force_snapshot),
+		cmocka_unit_test(test_gen_publish),
 		cmocka_unit_test(test_check_reports_every_error),
 		cmocka_unit_test(test_run_refuses_later_features),
 		cmocka_unit_test(test_include_and_dollar_file),
