@@ -2,8 +2,9 @@
  * auth.c - the per-service authentication chain and the auth cache.
  *
  * Owns struct auth_conf (copied into each svc_conf) and the process-wide
- * auth cache.  Uses users.c for `strong`, acl.c for the ACL step.  It
- * does not talk to the client: handlers turn its codes into replies.
+ * auth cache.  Uses users.c for `strong`, radius.c for `radius`, acl.c
+ * for the ACL step.  It does not talk to the client: handlers turn its
+ * codes into replies.
  *
  * Locking: only the cache is shared.  cache_lock guards every cache
  * field; it is held for a table operation only (no I/O, no allocation
@@ -19,6 +20,7 @@
 #include "errcode.h"
 #include "os.h"
 #include "pwhash.h"
+#include "radius.h"
 #include "service.h"
 #include "users.h"
 
@@ -524,6 +526,7 @@ dnsname_auth(struct client *cl)
 
 struct chain {
 	struct client *cl;
+	const struct users *users;       /* table for `strong` */
 	time_t now;
 	struct acl_state st;             /* weight within this request */
 	const struct acl_entry *decider; /* ACE of the last ACL evaluation */
@@ -561,15 +564,16 @@ authenticate(struct chain *c, int m, const struct auth_conf *ac,
 	case AUTH_DNSNAME:
 		return dnsname_auth(cl);
 	case AUTH_STRONG:
-		return users_check(cl->gen ? cl->gen->users : NULL,
-				   cl->cred.user, cl->cred.password);
+		return users_check(c->users, cl->cred.user, cl->cred.password);
 	case AUTH_CACHE:
 		return cache_lookup(cl, ac, mono);
 	case AUTH_CACHEACL:
 		*authorize = 0;
 		return cache_lookup(cl, ac, mono);
+	case AUTH_RADIUS:
+		return radius_auth(cl);
 	default:
-		return ERR_AUTH_NOUSER;   /* radius: refused at config time */
+		return ERR_AUTH_NOUSER;
 	}
 }
 
@@ -580,7 +584,8 @@ authenticate(struct chain *c, int m, const struct auth_conf *ac,
 static int
 stores_in_cache(int m)
 {
-	return m == AUTH_USERONLY || m == AUTH_STRONG || m == AUTH_DNSNAME;
+	return m == AUTH_USERONLY || m == AUTH_STRONG || m == AUTH_DNSNAME ||
+	       m == AUTH_RADIUS;
 }
 
 static int
@@ -614,8 +619,9 @@ request_address(struct client *cl)
 		cl->req.addr = a;
 }
 
-int
-auth_authorize_at(struct client *cl, time_t now, uint64_t mono)
+static int
+auth_run(struct client *cl, const struct users *users, time_t now,
+	 uint64_t mono)
 {
 	const struct auth_conf *ac = cl->conf && cl->conf->auth
 					     ? cl->conf->auth : &auth_default;
@@ -624,10 +630,12 @@ auth_authorize_at(struct client *cl, time_t now, uint64_t mono)
 
 	memset(&c, 0, sizeof(c));
 	c.cl = cl;
+	c.users = users;
 	c.now = now;
 	/* F-PAR-06: after a local redirection the ACL is checked again,
 	 * without the ACEs that redirect locally */
 	c.st.skip_local = cl->redirect_depth > 0;
+	cl->ext_addr.len = 0;   /* a method may choose it again */
 	request_address(cl);
 	for (i = 0; i < ac->nmethods; i++) {
 		int m = ac->methods[i];
@@ -649,6 +657,19 @@ auth_authorize_at(struct client *cl, time_t now, uint64_t mono)
 			break;
 	}
 	return chain_done(&c, best);
+}
+
+int
+auth_authorize_at(struct client *cl, time_t now, uint64_t mono)
+{
+	return auth_run(cl, cl->gen ? cl->gen->users : NULL, now, mono);
+}
+
+int
+auth_reauthorize(struct client *cl, const struct conf_gen *gen)
+{
+	return auth_run(cl, gen ? gen->users : NULL, time(NULL),
+			os_monotonic_ms() / 1000);
 }
 
 int
@@ -724,9 +745,9 @@ auth_cmd_auth(struct conf_ctx *ctx, int argc, char **argv)
 				   "'%s'", argv[i]);
 			return 1;
 		}
-		if (method_names[j].m == AUTH_RADIUS && ctx->mode == CONF_RUN) {
-			conf_error(ctx, "auth: 'radius' is not supported by "
-				   "this build yet");
+		if (method_names[j].m == AUTH_RADIUS && !radius_available()) {
+			conf_error(ctx, "auth: 'radius' needs an MD5 library "
+				   "(libmd) that this build lacks");
 			return 1;
 		}
 		m[i - 1] = (unsigned char)method_names[j].m;

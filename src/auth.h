@@ -72,6 +72,10 @@ int auth_authorize(struct client *cl);
 /* The same with explicit clocks: `now` is the wall clock (weekday and
  * time ACL fields), `mono` seconds of a monotonic clock (cache ages). */
 int auth_authorize_at(struct client *cl, time_t now, uint64_t mono);
+/* F-PROC-10: the same chain and ACL (the service's own, cl->conf) for a
+ * connection that is already relaying, with the user table of `gen`
+ * (the generation now in force) instead of the client's own. */
+int auth_reauthorize(struct client *cl, const struct conf_gen *gen);
 
 /* 1 when the service's chain has a method that uses a user name or
  * password (useronly, strong, cache, cacheacl, radius); a handler that

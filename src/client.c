@@ -202,6 +202,9 @@ int client_connect(struct client *cl)
 		net_set_port(&dst, cl->req.port);
 	cl->req.addr = dst;
 	src = net_family(&dst) == AF_INET6 ? &sc->external6 : &sc->external4;
+	if (cl->ext_addr.len != 0 && net_family(&cl->ext_addr) ==
+	    net_family(&dst))
+		src = &cl->ext_addr;   /* chosen by auth (RADIUS) */
 	if (net_family(&dst) == AF_UNIX)
 		src = NULL;
 	cl->srv_sock = net_connect_dev(&dst, src, sc->bind_dev_out,
@@ -223,6 +226,25 @@ int client_connect(struct client *cl)
 	return 0;
 }
 
+/* F-PROC-10 (acl-auth.md 7): the configuration was reloaded while this
+ * connection relays.  Its service's auth chain and ACL (cl->conf, the
+ * copy taken at the service line) run again with the user table now in
+ * force; a failure other than 2 (redirect) ends the relay with its
+ * code.  Limits and quotas are not selected again: the relay hook goes
+ * on charging the ones chosen at the start. */
+static int client_recheck(void *arg)
+{
+	struct client *cl = arg;
+	struct conf_gen *now = conf_gen_current();
+	int rc;
+
+	if (now == NULL)
+		return 0;
+	rc = auth_reauthorize(cl, now);
+	conf_gen_unref(now);
+	return rc == ERR_ACL_REDIRECT ? 0 : rc;
+}
+
 int client_relay(struct client *cl, int idle_timeout_ms)
 {
 	const struct svc_conf *sc = cl->conf;
@@ -240,6 +262,13 @@ int client_relay(struct client *cl, int idle_timeout_ms)
 	o.grace_traf = sc->grace_traf;
 	o.grace_num = sc->grace_num;
 	o.grace_delay_ms = sc->grace_delay;
+	if (sc->force && cl->gen != NULL) {
+		/* `force`: one atomic load per relay iteration */
+		o.watch = conf_gen_version();
+		o.watch_seen = cl->gen->version;
+		o.recheck = client_recheck;
+		o.recheck_arg = cl;
+	}
 	limit_relay_setup(cl, &o);
 	return relay_tcp(cl->cl_sock, cl->srv_sock, NULL, 0, NULL, 0, &o,
 			 &cl->stats);

@@ -83,6 +83,11 @@ struct client {
 	const struct parent_entry *via;
 	const struct parent_entry *redirect;
 	int redirect_depth;
+	/* F-AUTH-14: source address an authentication method chose for
+	 * this request's outgoing connection (RADIUS Framed-IP-Address);
+	 * len 0 = the service's external address.  Reset by each
+	 * authorization. */
+	struct net_addr ext_addr;
 };
 
 /* Create the client for an accepted socket (takes ownership of fd). */

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "logformat.h"
 #include "os.h"
+#include "radius.h"
 #include "resolve.h"
 #include "service.h"
 #include "users.h"
@@ -209,6 +210,47 @@ void conf_gen_ref(struct conf_gen *g)
 	os_atomic_inc(&g->refs);
 }
 
+/* ---- the generation in force ------------------------------------------- */
+
+static os_mutex_t cur_lock = OS_MUTEX_INIT;   /* guards cur_gen */
+static struct conf_gen *cur_gen;
+static int cur_version;                       /* atomic */
+
+void conf_gen_publish(struct conf_gen *g)
+{
+	struct conf_gen *old;
+
+	if (g != NULL) {
+		conf_gen_ref(g);
+		g->version = cur_version + 1;
+	}
+	os_mutex_lock(&cur_lock);
+	old = cur_gen;
+	cur_gen = g;
+	os_mutex_unlock(&cur_lock);
+	/* after the swap: whoever sees the new number finds g */
+	if (g != NULL)
+		os_atomic_store(&cur_version, g->version);
+	conf_gen_unref(old);
+}
+
+struct conf_gen *conf_gen_current(void)
+{
+	struct conf_gen *g;
+
+	os_mutex_lock(&cur_lock);
+	g = cur_gen;
+	if (g != NULL)
+		conf_gen_ref(g);
+	os_mutex_unlock(&cur_lock);
+	return g;
+}
+
+const int *conf_gen_version(void)
+{
+	return &cur_version;
+}
+
 void conf_gen_unref(struct conf_gen *g)
 {
 	int i;
@@ -234,6 +276,7 @@ void conf_gen_unref(struct conf_gen *g)
 	resolve_conf_free(g->resolv);
 	limit_conf_free(g->limits);
 	counter_conf_free(g->counters);
+	radius_conf_free(g->radius);
 	free(g);
 }
 

@@ -39,6 +39,7 @@ struct auth_conf;
 struct resolve_conf;
 struct limit_conf;
 struct counter_conf;
+struct radius_conf;
 
 /* An action that changes the process and so happens only when a
  * generation is applied, never in --check: run in config order. */
@@ -75,6 +76,8 @@ struct conf_gen {
 	struct limit_conf *limits;           /* bandlim*, connlim (limit.c) */
 	struct counter_conf *counters;       /* counter, count* (counter.c) */
 	int parentretries;                   /* `parentretries`; 0 = 2 */
+	struct radius_conf *radius;          /* `radius` servers (radius.c) */
+	int version;                         /* set by conf_gen_publish */
 };
 
 /* Where a token came from, for messages. */
@@ -164,6 +167,21 @@ int conf_run_stream(struct conf_ctx *ctx, FILE *f, const char *name);
 
 void conf_gen_ref(struct conf_gen *g);
 void conf_gen_unref(struct conf_gen *g);
+
+/* ---- the generation in force (F-PROC-10) -------------------------------
+ * main.c publishes each generation as it puts it in force (before its
+ * services start).  Publishing numbers it (g->version) and advances a
+ * process-wide counter that relays watch with one atomic load per
+ * iteration; connections of older generations then re-check their
+ * authorization against the current one.  Main thread only; takes a
+ * reference to g and drops the previous one (NULL at exit: none). */
+void conf_gen_publish(struct conf_gen *g);
+/* The generation in force with a reference the caller drops with
+ * conf_gen_unref, or NULL.  Any thread. */
+struct conf_gen *conf_gen_current(void);
+/* The counter: the version of the generation in force, 0 before the
+ * first.  Read it with os_atomic_load. */
+const int *conf_gen_version(void);
 
 /* ---- messages --------------------------------------------------------- */
 void conf_error(struct conf_ctx *ctx, const char *fmt, ...)

@@ -16,6 +16,7 @@
 #include "os.h"
 #include "parent.h"
 #include "plugin.h"
+#include "radius.h"
 #include "resolve.h"
 #include "service.h"
 #include "users.h"
@@ -539,7 +540,7 @@ static const struct conf_cmd builtin[] = {
 	{ "parentretries", 2, 2, parent_cmd_parentretries, NULL },
 	{ "weight", 2, 2, acl_cmd_weight, NULL },
 	{ "delimchar", 2, 2, auth_cmd_delimchar, NULL },
-	LATER("radius", 3, 0),
+	{ "radius", 3, 0, radius_cmd, NULL },
 	/* limits */
 	{ "bandlimin", 2, 0, limit_cmd_bandlim, NULL },
 	{ "bandlimout", 2, 0, limit_cmd_bandlim, NULL },

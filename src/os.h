@@ -75,9 +75,14 @@ int os_init(void);
 typedef struct os_thread os_thread_t;   /* opaque; joinable handle */
 typedef void (*os_thread_fn)(void *arg);
 
-/* Start a detached thread with the given stack size (0 = system default).
- * All signals are blocked in the new thread.  Returns 0 or -1. */
+/* Run fn(arg) on a detached thread with the given stack size (0 = system
+ * default).  All signals are blocked in that thread.  Returns 0 or -1.
+ * The thread may be a reused one that ran an earlier fn: nothing of the
+ * earlier call may be left in thread-local state. */
 int os_thread_detached(os_thread_fn fn, void *arg, size_t stacksize);
+/* Before the process exits: idle reused threads end (waits up to 2 s).
+ * Later os_thread_detached() calls still work but reuse nothing. */
+void os_thread_pool_close(void);
 /* Start a joinable thread; *out receives a handle for os_thread_join. */
 int os_thread_joinable(os_thread_t **out, os_thread_fn fn, void *arg,
 		       size_t stacksize);
@@ -96,6 +101,12 @@ void os_realtime(struct timespec *ts);   /* wall clock, for log records */
 void os_sleep_ms(unsigned ms);
 int os_localtime(time_t t, struct tm *out);
 int os_gmtime(time_t t, struct tm *out);
+
+/* ---- randomness -------------------------------------------------------- */
+/* Fill buf with n bytes from the system's cryptographic random source
+ * (getrandom / arc4random / /dev/urandom; RtlGenRandom on Windows).
+ * Returns 0, or -1 if the source failed: never falls back to a weak one. */
+int os_random_bytes(void *buf, size_t n);
 
 /* ---- sockets --------------------------------------------------------- */
 int os_sock_close(os_sock_t s);

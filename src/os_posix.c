@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <grp.h>
 #include <pwd.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,55 @@ struct os_thread {
 struct thread_start {
 	os_thread_fn fn;
 	void *arg;
+	size_t stacksize;        /* as asked: the key of the idle pool */
 };
+
+/*
+ * Worker reuse.  A thread started by os_thread_detached() does not exit
+ * when its function returns: it parks for up to POOL_PARK_MS, and the
+ * next os_thread_detached() with the same stack size hands it the new
+ * function instead of creating a thread.  Steady connection churn then
+ * costs no clone3/mmap/madvise/exit per connection.
+ *
+ * Lock: pool.lock guards every field of `pool` and the fn/arg/next of
+ * every parked record.  A parked thread sleeps on its own semaphore, which
+ * the giver posts after dropping the lock, so the woken thread never
+ * waits for the lock (two futex calls per hand-over, no herd).
+ * Bounds: at most POOL_IDLE_MAX parked threads per stack size; a parked
+ * thread keeps only the stack pages it touched, and gives them back when
+ * it exits after POOL_PARK_MS without work.  Parked threads hold no
+ * reference to any configuration, so a reload needs nothing from them;
+ * os_thread_pool_close() makes them exit before the process does.
+ * macOS has no unnamed semaphores: there every call starts a thread.
+ */
+#define POOL_IDLE_MAX 64
+#define POOL_PARK_MS 3000
+#define POOL_CLOSE_WAIT_MS 2000
+
+#if !defined(__APPLE__)
+#define POOL_ENABLED 1
+#endif
+
+#ifdef POOL_ENABLED
+struct parked {
+	sem_t wake;              /* posted once work is handed over */
+	size_t stacksize;
+	os_thread_fn fn;         /* set by the giver, under pool.lock */
+	void *arg;
+	struct parked *next;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t gone;     /* `leaving` went down */
+	struct parked *idle;     /* most recently parked first: warm stack */
+	unsigned nidle;
+	unsigned leaving;        /* unlinked by os_thread_pool_close, not
+				    yet awake */
+	int closing;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0,
+	   0 };
+#endif
 
 int os_init(void)
 {
@@ -48,6 +97,171 @@ static void *thread_trampoline(void *p)
 	return NULL;
 }
 
+#ifdef POOL_ENABLED
+static void deadline_in(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Call with pool.lock held.  Returns 1 if me was still parked. */
+static int pool_unlink(struct parked *me)
+{
+	struct parked **pp;
+
+	for (pp = &pool.idle; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == me) {
+			*pp = me->next;
+			pool.nidle--;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Call with pool.lock held: may a thread of this stack size park? */
+static int pool_has_room(size_t stacksize)
+{
+	const struct parked *p;
+	unsigned same = 0;
+
+	if (pool.closing)
+		return 0;
+	for (p = pool.idle; p != NULL; p = p->next)
+		if (p->stacksize == stacksize && ++same >= POOL_IDLE_MAX)
+			return 0;
+	return 1;
+}
+
+/* Wait for the semaphore until the deadline; 0 when posted. */
+static int sem_wait_until(sem_t *s, const struct timespec *until)
+{
+	int rc;
+
+	while ((rc = sem_timedwait(s, until)) != 0 && errno == EINTR)
+		;
+	return rc;
+}
+
+/* Park until handed work (returns 1, *ts updated) or until the pool
+ * closes or POOL_PARK_MS pass (returns 0: the thread should exit). */
+static int pool_park(struct parked *me, struct thread_start *ts)
+{
+	struct timespec until;
+	int still;
+
+	pthread_mutex_lock(&pool.lock);
+	if (!pool_has_room(me->stacksize)) {
+		pthread_mutex_unlock(&pool.lock);
+		return 0;
+	}
+	me->fn = NULL;
+	me->next = pool.idle;
+	pool.idle = me;
+	pool.nidle++;
+	pthread_mutex_unlock(&pool.lock);
+
+	deadline_in(&until, POOL_PARK_MS);
+	if (sem_wait_until(&me->wake, &until) != 0) {
+		/* timed out or closing: leave, unless a giver unlinked this
+		 * record meanwhile; its post is then on the way */
+		pthread_mutex_lock(&pool.lock);
+		still = pool_unlink(me);
+		pthread_mutex_unlock(&pool.lock);
+		if (still)
+			return 0;
+		while (sem_wait(&me->wake) != 0 && errno == EINTR)
+			;
+	}
+	if (me->fn == NULL) {        /* woken by os_thread_pool_close */
+		pthread_mutex_lock(&pool.lock);
+		pool.leaving--;
+		pthread_cond_broadcast(&pool.gone);
+		pthread_mutex_unlock(&pool.lock);
+		return 0;
+	}
+	ts->fn = me->fn;
+	ts->arg = me->arg;
+	return 1;
+}
+
+static void *pooled_trampoline(void *p)
+{
+	struct thread_start ts = *(struct thread_start *)p;
+	struct parked me;
+
+	free(p);
+	memset(&me, 0, sizeof(me));
+	me.stacksize = ts.stacksize;
+	if (sem_init(&me.wake, 0, 0) != 0) {
+		ts.fn(ts.arg);
+		return NULL;
+	}
+	do {
+		ts.fn(ts.arg);
+	} while (pool_park(&me, &ts));
+	sem_destroy(&me.wake);
+	return NULL;
+}
+
+/* Hand fn to a parked thread of that stack size.  Returns 0 if one took
+ * it, -1 if none is parked. */
+static int pool_handoff(os_thread_fn fn, void *arg, size_t stacksize)
+{
+	struct parked **pp, *p = NULL;
+
+	pthread_mutex_lock(&pool.lock);
+	for (pp = &pool.idle; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->stacksize == stacksize) {
+			p = *pp;
+			*pp = p->next;
+			pool.nidle--;
+			p->fn = fn;
+			p->arg = arg;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pool.lock);
+	if (p == NULL)
+		return -1;
+	/* the record stays valid: its thread consumes this post before it
+	 * can run fn, let alone exit */
+	sem_post(&p->wake);
+	return 0;
+}
+
+void os_thread_pool_close(void)
+{
+	struct timespec until;
+	struct parked *p;
+
+	pthread_mutex_lock(&pool.lock);
+	pool.closing = 1;
+	/* unlinked with fn NULL: each woken thread exits */
+	while ((p = pool.idle) != NULL) {
+		pool.idle = p->next;
+		pool.nidle--;
+		pool.leaving++;
+		sem_post(&p->wake);
+	}
+	deadline_in(&until, POOL_CLOSE_WAIT_MS);
+	while (pool.leaving > 0)
+		if (pthread_cond_timedwait(&pool.gone, &pool.lock, &until) ==
+		    ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&pool.lock);
+}
+#else
+void os_thread_pool_close(void)
+{
+}
+#endif
+
 static int thread_create(pthread_t *tid, int detached, os_thread_fn fn,
 			 void *arg, size_t stacksize)
 {
@@ -61,6 +275,7 @@ static int thread_create(pthread_t *tid, int detached, os_thread_fn fn,
 		return -1;
 	ts->fn = fn;
 	ts->arg = arg;
+	ts->stacksize = stacksize;
 	pthread_attr_init(&attr);
 	if (detached)
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -73,7 +288,12 @@ static int thread_create(pthread_t *tid, int detached, os_thread_fn fn,
 	 * of them blocked (the mask is inherited from the creator). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+#ifdef POOL_ENABLED
+	rc = pthread_create(tid, &attr,
+			    detached ? pooled_trampoline : thread_trampoline, ts);
+#else
 	rc = pthread_create(tid, &attr, thread_trampoline, ts);
+#endif
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
@@ -88,6 +308,10 @@ int os_thread_detached(os_thread_fn fn, void *arg, size_t stacksize)
 {
 	pthread_t tid;
 
+#ifdef POOL_ENABLED
+	if (pool_handoff(fn, arg, stacksize) == 0)
+		return 0;
+#endif
 	return thread_create(&tid, 1, fn, arg, stacksize);
 }
 
@@ -349,4 +573,60 @@ int os_set_gid(long gid)
 		(void)setgroups(1, &g);
 	}
 	return 0;
+}
+
+/* ---- randomness ------------------------------------------------------ */
+
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
+
+/* /dev/urandom, for systems without a system call (or an old kernel). */
+static int random_from_device(uint8_t *p, size_t n)
+{
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	while (n > 0) {
+		r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			close(fd);
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	close(fd);
+	return 0;
+}
+
+int os_random_bytes(void *buf, size_t n)
+{
+	uint8_t *p = buf;
+
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
+	defined(__NetBSD__) || defined(__DragonFly__)
+	arc4random_buf(p, n);
+	return 0;
+#else
+#if defined(__linux__)
+	while (n > 0) {
+		ssize_t r = getrandom(p, n, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;   /* ENOSYS on an old kernel: try the device */
+		p += r;
+		n -= (size_t)r;
+	}
+	if (n == 0)
+		return 0;
+#endif
+	return random_from_device(p, n);
+#endif
 }

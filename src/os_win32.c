@@ -81,6 +81,11 @@ int os_thread_detached(os_thread_fn fn, void *arg, size_t stacksize)
 	return 0;
 }
 
+/* Threads are not reused here: nothing is parked. */
+void os_thread_pool_close(void)
+{
+}
+
 int os_thread_joinable(os_thread_t **out, os_thread_fn fn, void *arg,
 		       size_t stacksize)
 {
@@ -172,6 +177,27 @@ int os_localtime(time_t t, struct tm *out)
 int os_gmtime(time_t t, struct tm *out)
 {
 	return gmtime_s(out, &t) == 0 ? 0 : -1;
+}
+
+/* ---- randomness ------------------------------------------------------- */
+
+/* RtlGenRandom (SystemFunction036 in advapi32, already linked): the
+ * system's cryptographic generator without a CryptoAPI context. */
+#include <ntsecapi.h>
+
+int os_random_bytes(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+
+	while (n > 0) {
+		ULONG k = n > 65536 ? 65536 : (ULONG)n;
+
+		if (!RtlGenRandom(p, k))
+			return -1;
+		p += k;
+		n -= k;
+	}
+	return 0;
 }
 
 /* ---- sockets ---------------------------------------------------------- */

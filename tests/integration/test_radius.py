@@ -1,0 +1,413 @@
+"""RADIUS authentication (`radius`, `auth radius`) through real services.
+
+A small RADIUS server written here (stdlib only: socket + hashlib.md5)
+listens on 127.0.0.1 UDP.  It decodes the User-Password with the Request
+Authenticator (RFC 2865 5.2), records every request's attributes and
+answers Access-Accept, Access-Reject (optionally with a Reply-Message
+"5 ..."), a forged authenticator, garbage, or nothing.  curl drives the
+`proxy` (HTTP, -U) and `socks` (SOCKS5 user/password) services against a
+local HTTP origin that records the peer address of each connection.
+Each case checks what the client got and the %E code of the access
+record (acl-auth.md 5 and 9).
+
+Features: F-AUTH-14 (and F-AUTH-06 for the chain).
+"""
+
+import hashlib
+import http.server
+import os
+import re
+import select
+import shutil
+import socket
+import struct
+import subprocess
+import threading
+
+import pytest
+
+from conftest import LOOP4, free_port, free_udp_port, wait_until
+
+SECRET = b"t3st-secret"
+CURL = shutil.which("curl")
+LOGFMT = 'logformat "LREC %E %U %c"\n'
+REC_RX = re.compile(r"^REC (\d+) (\S+) (\d+)$", re.M)
+# BYTE_LONG (slot 2) = 1 s: a silent or forging server costs 1 s
+TIMEOUTS = "timeouts 1 1 30 60 180 1800 15 60 15 5 5\n"
+
+# attribute types (RFC 2865, 3162, 6911)
+USER_NAME, USER_PASSWORD, NAS_IP, NAS_PORT, SERVICE_TYPE = 1, 2, 4, 5, 6
+FRAMED_IP, LOGIN_SERVICE, LOGIN_TCP_PORT, REPLY_MESSAGE = 8, 15, 16, 18
+CALLED_STATION, NAS_ID, SESSION_ID, NAS_PORT_TYPE = 30, 32, 44, 61
+
+
+# --------------------------------------------------------------------------
+# the RADIUS server
+# --------------------------------------------------------------------------
+
+def unhide(hidden, secret, reqauth):
+    """RFC 2865 5.2, reversed: the cleartext password."""
+    out, prev = b"", reqauth
+    for i in range(0, len(hidden), 16):
+        b = hashlib.md5(secret + prev).digest()
+        out += bytes(x ^ y for x, y in zip(hidden[i:i + 16], b))
+        prev = hidden[i:i + 16]
+    return out.rstrip(b"\0")
+
+
+def attrs_of(data):
+    """[(type, value)] of a packet; raises on a malformed one."""
+    out, pos = [], 20
+    while pos < len(data):
+        t, n = data[pos], data[pos + 1]
+        assert n >= 2 and pos + n <= len(data), data
+        out.append((t, data[pos + 2:pos + n]))
+        pos += n
+    return out
+
+
+def packet(code, ident, reqauth, attrs, secret):
+    body = b"".join(bytes([t, len(v) + 2]) + v for t, v in attrs)
+    hdr = struct.pack("!BBH", code, ident, 20 + len(body))
+    auth = hashlib.md5(hdr + reqauth + body + secret).digest()
+    return hdr + auth + body
+
+
+class RadiusServer:
+    """Answers per ``mode``: "auth" (check the users table), "badauth"
+    (a correct-looking Accept with a forged authenticator), "garbage"
+    or "silent".  ``requests`` holds each request decoded."""
+
+    def __init__(self, users, mode="auth", secret=SECRET, framed=None):
+        self.users = users
+        self.mode = mode
+        self.secret = secret
+        self.framed = framed or {}
+        self.requests = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((LOOP4, 0))
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while not self.stop.is_set():
+            if not select.select([self.sock], [], [], 0.2)[0]:
+                continue
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except OSError:
+                continue
+            reply = self.answer(data)
+            if reply is not None:
+                self.sock.sendto(reply, peer)
+
+    def answer(self, data):
+        code, ident, length = struct.unpack("!BBH", data[:4])
+        reqauth = data[4:20]
+        attrs = attrs_of(data[:length])
+        rec = {"code": code, "length": length, "len": len(data),
+               "attrs": attrs, "id": ident}
+        d = dict(attrs)
+        user = d.get(USER_NAME, b"").decode()
+        pw = unhide(d.get(USER_PASSWORD, b""), self.secret, reqauth)
+        rec["user"], rec["password"] = user, pw.decode()
+        with self.lock:
+            self.requests.append(rec)
+        if self.mode == "silent":
+            return None
+        if self.mode == "garbage":
+            return os.urandom(3) + b"\x00" * 40
+        if self.mode == "badauth":
+            p = bytearray(packet(2, ident, reqauth, [], self.secret))
+            p[4] ^= 0xFF
+            return bytes(p)
+        if self.users.get(user) == rec["password"]:
+            extra = []
+            if user in self.framed:
+                extra = [(FRAMED_IP, socket.inet_aton(self.framed[user]))]
+            return packet(2, ident, reqauth, extra, self.secret)
+        if user == "quota":
+            return packet(3, ident, reqauth,
+                          [(REPLY_MESSAGE, b"5 over quota")], self.secret)
+        return packet(3, ident, reqauth, [], self.secret)
+
+    def seen(self):
+        with self.lock:
+            return list(self.requests)
+
+    def close(self):
+        self.stop.set()
+        self.t.join(5)
+        self.sock.close()
+
+
+@pytest.fixture
+def radius_server():
+    made = []
+
+    def make(*a, **kw):
+        s = RadiusServer(*a, **kw)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.close()
+
+
+# --------------------------------------------------------------------------
+# the origin, the daemon, the client
+# --------------------------------------------------------------------------
+
+class Origin:
+    """HTTP origin on 127.0.0.1: answers 200 and records peer addresses."""
+
+    def __init__(self):
+        peers = self.peers = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                peers.append(self.client_address[0])
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+        self.srv = http.server.ThreadingHTTPServer((LOOP4, 0), H)
+        self.port = self.srv.server_address[1]
+        self.t = threading.Thread(target=self.srv.serve_forever,
+                                  kwargs={"poll_interval": 0.1}, daemon=True)
+        self.t.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+        self.t.join(5)
+
+
+@pytest.fixture
+def origin():
+    o = Origin()
+    yield o
+    o.close()
+
+
+def start(proxy, tmp_path, kind, servers, head=""):
+    """One daemon with one service (`auth radius`); returns (port, log)."""
+    port = free_port()
+    log = tmp_path / ("%s-%d.log" % (kind, port))
+    radius = "radius %s %s\n" % (SECRET.decode(), " ".join(servers))
+    cfg = ("log %s\n%s%s%s%sinternal 127.0.0.1\nauth radius\n%s -p%d\n"
+           % (log, LOGFMT, TIMEOUTS, radius, head,
+              "proxy" if kind == "proxy" else "socks", port))
+    d = proxy(cfg)
+    wait_until(lambda: not d.alive() or _listening(port), 15,
+               what="the daemon to listen")
+    if not d.alive():
+        pytest.fail("3proxy exited:\n" + d.stderr_text())
+    return port, log
+
+
+def _listening(port):
+    from conftest import is_listening
+    return is_listening(port)
+
+
+def fetch(kind, port, origin, user=None, pw=None):
+    """curl through the service from a known local port.  Returns (exit
+    status, HTTP code, local port)."""
+    if CURL is None:
+        pytest.skip("curl is not installed")
+    lport = free_port()
+    cmd = [CURL, "-s", "-o", "/dev/null", "-w", "%{http_code}",
+           "--max-time", "15", "--local-port", str(lport), "--noproxy", ""]
+    if kind == "proxy":
+        cmd += ["-x", "http://127.0.0.1:%d" % port]
+    else:
+        cmd += ["--socks5", "127.0.0.1:%d" % port]
+    if user is not None:
+        cmd += ["--proxy-user", "%s:%s" % (user, pw)]
+    cmd.append("http://127.0.0.1:%d/x" % origin.port)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout.strip(), lport
+
+
+def record_for(log, cport):
+    def find():
+        text = log.read_text() if log.exists() else ""
+        for m in REC_RX.finditer(text):
+            if int(m.group(3)) == cport:
+                return int(m.group(1)), m.group(2)
+        return None
+    return wait_until(find, 15, what=lambda: "a record for client port %d "
+                      "in:\n%s" % (cport, log.read_text()
+                                   if log.exists() else ""))
+
+
+def check_refused(kind, rc, code):
+    if kind == "proxy":
+        assert code == "407", code        # acl-auth.md 8: codes 2..9
+    else:
+        assert rc != 0                     # SOCKS5 auth failure
+
+
+KINDS = ["proxy", "socks"]
+
+
+# --------------------------------------------------------------------------
+# cases
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_accept_and_reject(proxy, tmp_path, origin, radius_server, kind):
+    """F-AUTH-14: Access-Accept lets the user through (%E 0); a wrong
+    password is rejected (407 / SOCKS failure, %E 4).  The server checks
+    the hidden password and the attributes of acl-auth.md 5."""
+    rs = radius_server({"alice": "Wonder-Land_42"})
+    port, log = start(proxy, tmp_path, kind, ["127.0.0.1:%d" % rs.port])
+
+    rc, code, lport = fetch(kind, port, origin, "alice", "Wonder-Land_42")
+    assert rc == 0 and code == "200", (rc, code)
+    assert record_for(log, lport) == (0, "alice")
+    assert origin.peers == [LOOP4]
+
+    rc, code, lport = fetch(kind, port, origin, "alice", "wrong")
+    check_refused(kind, rc, code)
+    assert record_for(log, lport) == (4, "alice")
+
+    reqs = rs.seen()
+    assert [r["password"] for r in reqs] == ["Wonder-Land_42", "wrong"]
+    ids = set()
+    for r in reqs:
+        assert r["code"] == 1 and r["length"] == r["len"]
+        ids.add(r["id"])
+        a = dict(r["attrs"])
+        assert a[SERVICE_TYPE] == struct.pack("!I", 8)
+        assert a[NAS_PORT_TYPE] == struct.pack("!I", 5)
+        assert a[NAS_PORT] == struct.pack("!I", port)
+        assert a[NAS_IP] == socket.inet_aton(LOOP4)
+        assert a[FRAMED_IP] == socket.inet_aton(LOOP4)     # the client
+        assert a[NAS_ID] == (b"PROXY" if kind == "proxy" else b"SOCK5")
+        assert a[USER_NAME] == b"alice"
+        assert re.match(rb"^\d+\.\d{3}\.\d+$", a[SESSION_ID]), a
+        assert len(a[USER_PASSWORD]) % 16 == 0
+        assert a[USER_PASSWORD][:5] != r["password"].encode()[:5]
+        if kind == "proxy":
+            # the HTTP request names its target before auth
+            assert a[CALLED_STATION] == b"127.0.0.1"
+            assert a[LOGIN_TCP_PORT] == struct.pack("!I", origin.port)
+        assert LOGIN_SERVICE in a
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reply_message_code(proxy, tmp_path, origin, radius_server, kind):
+    """F-AUTH-14: Access-Reject with Reply-Message "5 over quota" logs
+    code 5 instead of 4."""
+    rs = radius_server({})
+    port, log = start(proxy, tmp_path, kind, ["127.0.0.1:%d" % rs.port])
+    rc, code, lport = fetch(kind, port, origin, "quota", "x")
+    check_refused(kind, rc, code)
+    assert record_for(log, lport) == (5, "quota")
+    assert origin.peers == []
+
+
+@pytest.mark.parametrize("first", ["closed", "silent"])
+def test_failover(proxy, tmp_path, origin, radius_server, first):
+    """F-AUTH-14: servers are tried in order; a dead first server (port
+    unreachable, or no answer within BYTE_LONG) hands over to the next."""
+    live = radius_server({"bob": "pw"})
+    if first == "closed":
+        dead = "127.0.0.1:%d" % free_udp_port()
+    else:
+        quiet = radius_server({"bob": "pw"}, mode="silent")
+        dead = "127.0.0.1:%d" % quiet.port
+    port, log = start(proxy, tmp_path, "proxy",
+                      [dead, "127.0.0.1:%d/127.0.0.1" % live.port])
+    rc, code, lport = fetch("proxy", port, origin, "bob", "pw")
+    assert rc == 0 and code == "200", (rc, code)
+    assert record_for(log, lport) == (0, "bob")
+    assert len(live.seen()) == 1
+    if first == "silent":
+        assert len(quiet.seen()) == 1
+
+
+@pytest.mark.parametrize("mode", ["badauth", "garbage", "silent"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_no_valid_answer(proxy, tmp_path, origin, radius_server, mode, kind):
+    """F-AUTH-14: an Accept with a forged Response Authenticator, garbage
+    and silence are no valid answer: after the BYTE_LONG wait, code 4."""
+    rs = radius_server({"carol": "pw"}, mode=mode)
+    port, log = start(proxy, tmp_path, kind, ["127.0.0.1:%d" % rs.port])
+    rc, code, lport = fetch(kind, port, origin, "carol", "pw")
+    check_refused(kind, rc, code)
+    assert record_for(log, lport) == (4, "carol")
+    assert len(rs.seen()) == 1
+    assert origin.peers == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_framed_ip_sets_source(proxy, tmp_path, origin, radius_server, kind):
+    """F-AUTH-14: Framed-IP-Address 127.0.0.2 in the Accept becomes the
+    source address of the outgoing connection; other users keep the
+    service's external address."""
+    rs = radius_server({"dave": "pw", "erin": "pw"},
+                       framed={"dave": "127.0.0.2"})
+    port, log = start(proxy, tmp_path, kind, ["127.0.0.1:%d" % rs.port])
+    rc, code, lport = fetch(kind, port, origin, "dave", "pw")
+    assert rc == 0 and code == "200", (rc, code)
+    assert record_for(log, lport) == (0, "dave")
+    rc, code, lport = fetch(kind, port, origin, "erin", "pw")
+    assert rc == 0 and code == "200", (rc, code)
+    assert origin.peers == ["127.0.0.2", LOOP4]
+
+
+def test_no_credentials(proxy, tmp_path, origin, radius_server):
+    """F-AUTH-14: without a user name and password nothing is sent and
+    the request fails with code 4 (407)."""
+    rs = radius_server({"alice": "pw"})
+    port, log = start(proxy, tmp_path, "proxy", ["127.0.0.1:%d" % rs.port])
+    rc, code, lport = fetch("proxy", port, origin)
+    assert code == "407", code
+    assert record_for(log, lport) == (4, "-")
+    assert rs.seen() == []
+
+
+def test_chain_with_strong(proxy, tmp_path, origin, radius_server):
+    """F-AUTH-06, F-AUTH-14: `auth strong radius`: a local user passes
+    without RADIUS; others are asked of the server."""
+    rs = radius_server({"remote": "rpw"})
+    port = free_port()
+    log = tmp_path / "chain.log"
+    cfg = ("log %s\n%s%sradius %s 127.0.0.1:%d\nusers local:CL:lpw\n"
+           "internal 127.0.0.1\nauth strong radius\nproxy -p%d\n"
+           % (log, LOGFMT, TIMEOUTS, SECRET.decode(), rs.port, port))
+    d = proxy(cfg)
+    wait_until(lambda: not d.alive() or _listening(port), 15,
+               what="the daemon to listen")
+    rc, code, lport = fetch("proxy", port, origin, "local", "lpw")
+    assert code == "200" and record_for(log, lport) == (0, "local")
+    assert rs.seen() == []
+    rc, code, lport = fetch("proxy", port, origin, "remote", "rpw")
+    assert code == "200" and record_for(log, lport) == (0, "remote")
+    assert len(rs.seen()) == 1
+
+
+@pytest.mark.parametrize("line,message", [
+    ("radius s 127.0.0.1:99999", "radius: invalid server '127.0.0.1:99999'"),
+    ("radius s 127.0.0.1/::1", "radius: local address '::1' is not usable"),
+    ("radius s", "wrong number of arguments"),
+])
+def test_config_errors(run3proxy, tmp_path, line, message):
+    """F-AUTH-14: a bad `radius` line is reported as file:line and stops
+    the configuration."""
+    (tmp_path / "cfg").write_text("%s\nproxy -p%d\n" % (line, free_port()))
+    r = run3proxy(["--check", "cfg"])
+    assert r.rc != 0
+    assert re.search(r"cfg:1: .*" + re.escape(message), r.err), r.err
