@@ -56,17 +56,27 @@ static int http_in_make_room(struct http_in *in)
 	return 0;
 }
 
-int http_in_fill(struct http_in *in, int timeout_ms)
+/* http_in_fill reading at most `most` bytes (a paced body reads in
+ * small steps, so that no single read overshoots its rate). */
+static int http_in_fill_upto(struct http_in *in, size_t most, int timeout_ms)
 {
 	int rc = http_in_make_room(in);
+	size_t room;
 
 	if (rc != 0)
 		return rc;
-	rc = sockio_read_some(in->s, in->buf + in->len, in->cap - in->len,
-			      timeout_ms);
+	room = in->cap - in->len;
+	if (most > 0 && room > most)
+		room = most;
+	rc = sockio_read_some(in->s, in->buf + in->len, room, timeout_ms);
 	if (rc > 0)
 		in->len += (size_t)rc;
 	return rc;
+}
+
+int http_in_fill(struct http_in *in, int timeout_ms)
+{
+	return http_in_fill_upto(in, 0, timeout_ms);
 }
 
 void http_in_consume(struct http_in *in, size_t n)
@@ -219,18 +229,55 @@ struct http_copy {
 	int timeout_ms;
 	const struct http_body_errs *errs;
 	uint64_t moved;
+	uint64_t resume_at;    /* limit delay: no read before (monotonic) */
 };
 
+/* limits.md 3: a pipe's delay holds the next read, as in relay_tcp.
+ * What was read is written at once; only the source waits. */
+static void http_copy_pace_wait(const struct http_copy *cp)
+{
+	uint64_t now;
+
+	if (cp->resume_at == 0)
+		return;
+	now = os_monotonic_ms();
+	if (cp->resume_at > now)
+		os_sleep_ms((unsigned)(cp->resume_at - now));
+}
+
+/* Book n bytes just read with the side's limit hook.  Returns 0 or the
+ * code that ends the copy (quota: ERR_LIMIT; delay too long: 93). */
+static int http_copy_pace(struct http_copy *cp, size_t n)
+{
+	const struct relay_opts *o = cp->in->pace;
+	int delay = 0, rc;
+
+	if (o == NULL || o->hook == NULL)
+		return 0;
+	rc = relay_hook_apply(o, cp->in->pace_dir, n, &delay);
+	cp->resume_at = delay > 0 ? os_monotonic_ms() + (uint64_t)delay : 0;
+	return rc;
+}
+
 /* Flush what is queued (the source is about to block), then read.
- * Returns > 0, or 0 at EOF, or an error code from errs. */
+ * Returns > 0, or 0 at EOF, or an error code from errs (or of the
+ * limit hook), negated. */
 static int http_copy_fill(struct http_copy *cp)
 {
+	const struct relay_opts *o = cp->in->pace;
 	int rc = http_out_flush(cp->out);
 
 	if (rc != 0)
 		return -cp->errs->out_err;
-	rc = http_in_fill(cp->in, cp->timeout_ms);
-	if (rc > 0 || rc == SOCKIO_EOF)
+	http_copy_pace_wait(cp);
+	rc = http_in_fill_upto(cp->in, o != NULL && o->hook != NULL ?
+				       o->bufsize : 0, cp->timeout_ms);
+	if (rc > 0) {
+		int code = http_copy_pace(cp, (size_t)rc);
+
+		return code != 0 ? -code : rc;
+	}
+	if (rc == SOCKIO_EOF)
 		return rc;
 	if (rc == SOCKIO_TIMEOUT)
 		return -cp->errs->timeout;
@@ -347,32 +394,53 @@ static int http_copy_chunked(struct http_copy *cp, enum http_chunk_mode mode)
 	}
 }
 
+/* Body bytes that came in with the head were read unpaced: book them
+ * first, so that the pipe's rate holds over the whole body. */
+static int http_copy_early(struct http_copy *cp,
+			   const struct http_framing *f)
+{
+	size_t early = cp->in->len;
+
+	if (f->kind == HTTP_BODY_NONE)
+		return 0;
+	if (f->kind == HTTP_BODY_LENGTH && early > f->length)
+		early = (size_t)f->length;
+	return early > 0 ? http_copy_pace(cp, early) : 0;
+}
+
+static int http_copy_framed(struct http_copy *cp,
+			    const struct http_framing *f,
+			    enum http_chunk_mode mode)
+{
+	switch (f->kind) {
+	case HTTP_BODY_LENGTH:
+		return http_copy_plain(cp, f->length, 0);
+	case HTTP_BODY_CLOSE:
+		return http_copy_plain(cp, 0, 1);
+	case HTTP_BODY_CHUNKED:
+		return http_copy_chunked(cp, mode);
+	default:
+		return 0;
+	}
+}
+
 int http_body_copy(struct http_in *in, struct http_out *out,
 		   const struct http_framing *f, enum http_chunk_mode mode,
 		   int timeout_ms, const struct http_body_errs *errs,
 		   uint64_t *moved)
 {
 	struct http_copy cp;
-	int rc = 0;
+	int rc;
 
 	cp.in = in;
 	cp.out = out;
 	cp.timeout_ms = timeout_ms;
 	cp.errs = errs;
 	cp.moved = 0;
-	switch (f->kind) {
-	case HTTP_BODY_LENGTH:
-		rc = http_copy_plain(&cp, f->length, 0);
-		break;
-	case HTTP_BODY_CLOSE:
-		rc = http_copy_plain(&cp, 0, 1);
-		break;
-	case HTTP_BODY_CHUNKED:
-		rc = http_copy_chunked(&cp, mode);
-		break;
-	default:
-		break;
-	}
+	cp.resume_at = 0;
+	rc = http_copy_early(&cp, f);
+	if (rc == 0)
+		rc = http_copy_framed(&cp, f, mode);
 	if (rc == 0 && http_out_flush(out) != 0)
 		rc = errs->out_err;
 	if (moved)

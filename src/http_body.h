@@ -8,7 +8,9 @@
  * data source would block, so nothing ever waits in it for more input.
  * http_body_copy() streams a Content-Length, chunked or close-delimited
  * body from an http_in to an http_out through those buffers only: a
- * body is never held whole in memory.
+ * body is never held whole in memory.  Body reads go through the same
+ * limit hook as the TCP relay (bandwidth pipes, traffic quotas) when the
+ * http_in has one.
  *
  * All waits go through sockio with the caller's timeout (an idle bound:
  * each read or write gets the full timeout).  The structures belong to
@@ -21,6 +23,7 @@
 #include <stdint.h>
 #include "os.h"
 #include "http_parse.h"
+#include "relay.h"
 
 struct http_in {
 	os_sock_t s;
@@ -28,6 +31,14 @@ struct http_in {
 	size_t cap, max;       /* allocated; ceiling it may grow to */
 	size_t off, len;       /* unread bytes are buf[off .. off + len) */
 	uint64_t *count;       /* consumed bytes are added here (atomic) */
+	/* Limits for body reads from this side (borrowed; NULL = none):
+	 * http_body_copy runs pace->hook for each read as relay_tcp does
+	 * (relay_hook_apply), reads at most pace->bufsize bytes at a time
+	 * when that is set, and waits out the delay before the next read.
+	 * pace_dir is the relay direction of the reads (RELAY_C2S for the
+	 * client side, RELAY_S2C for a server side). */
+	const struct relay_opts *pace;
+	int pace_dir;
 };
 
 struct http_out {
@@ -102,7 +113,8 @@ enum http_chunk_mode {
  * Chunk size lines are written in a normalized form (extensions
  * dropped); trailer fields are validated and passed on.  Returns 0 or
  * one of the codes in errs.  *moved (may be NULL) gets the body bytes
- * taken from in. */
+ * taken from in.  With in->pace set, a code of its hook (ERR_LIMIT) or
+ * ERR_RELAY_STALL can also end the copy. */
 int http_body_copy(struct http_in *in, struct http_out *out,
 		   const struct http_framing *f, enum http_chunk_mode mode,
 		   int timeout_ms, const struct http_body_errs *errs,

@@ -240,6 +240,9 @@ static void reload(struct runtime *rt)
 	stop_services(rt);
 	conf_gen_unref(rt->gen);
 	rt->gen = NULL;
+	/* F-PROC-10: open connections of `force` services see the new
+	 * number and check their authorization again */
+	conf_gen_publish(ng);
 	if (apply(rt, ng) != 0)
 		log_diag("reload: %s could not be applied completely", path);
 	rt->paused = 0;
@@ -346,15 +349,19 @@ static int run_daemon(void)
 		conf_cmds_cleanup();
 		return 1;
 	}
+	conf_gen_publish(g);
 	if (apply(&rt, g) != 0) {
 		stop_services(&rt);
+		conf_gen_publish(NULL);
 		conf_gen_unref(rt.gen);
 		conf_cmds_cleanup();
 		return 1;
 	}
 	main_loop(&rt);
 	stop_services(&rt);
+	os_thread_pool_close();
 	limit_shutdown(rt.gen);
+	conf_gen_publish(NULL);
 	conf_gen_unref(rt.gen);
 	free(rt.mon_mtime);
 	free(rt.mon_size);

@@ -21,6 +21,7 @@
 #include "ftp_client.h"
 #include "http_body.h"
 #include "http_parse.h"
+#include "limit.h"
 #include "parent.h"
 #include "service.h"
 #include "sockio.h"
@@ -78,6 +79,7 @@ struct http_session {
 	struct ftp_conn ftp;           /* ftp:// control connection */
 	struct http_head req;          /* parsed heads (large: heap only) */
 	struct http_head resp;
+	struct relay_opts pace;        /* limits of the request's bodies */
 };
 
 struct http_req {
@@ -131,7 +133,24 @@ static struct http_session *http_session_new(struct client *cl)
 		free(hs);
 		return NULL;
 	}
+	hs->cin.pace_dir = RELAY_C2S;
+	hs->sin.pace_dir = RELAY_S2C;
 	return hs;
+}
+
+/* limits.md 3, 4.2: bandwidth pipes and quotas for the bodies of this
+ * request, selected once the destination is known, and applied by
+ * http_body_copy through the hook relay_tcp uses (upload = out, from
+ * cin; download = in, from sin). */
+static void http_pace_setup(struct http_session *hs)
+{
+	struct relay_opts *o = &hs->pace;
+
+	relay_opts_default(o);
+	o->bufsize = 0;        /* read in the pipes' step size, if any */
+	o->idle_timeout_ms = hs->to_body;
+	limit_relay_setup(hs->cl, o);
+	hs->cin.pace = hs->sin.pace = o->hook != NULL ? o : NULL;
 }
 
 static void http_close_server(struct http_session *hs)
@@ -1199,6 +1218,7 @@ static int http_forward(struct http_session *hs, struct http_req *rq)
 		rc = http_open_server(hs, rq);
 		if (rc != 0)
 			return rc;
+		http_pace_setup(hs);
 		/* the head depends on the parent the connection went
 		 * through (a new chain may have picked another one) */
 		http_build_request(hs, rq);
@@ -1521,6 +1541,7 @@ static int http_ftp(struct http_session *hs, struct http_req *rq)
 		rc = http_connect(hs, rq);
 	if (rc != 0)
 		return rc;
+	http_pace_setup(hs);
 	ftp_conn_init(fc, hs->cl->srv_sock, hs->to_long);
 	rc = http_ftp_login(hs, rq, fc);
 	if (rc == 0 && put)

@@ -19,6 +19,11 @@
  * -> 97; a side that closed while data was still buffered for it -> 94;
  * no bytes moving for idle_timeout_ms (shortened to linger_ms once a side
  * has closed) or the total time spent -> 92; poll() failing -> 91.
+ *
+ * The loop wakes up at least once a second (RELAY_MAX_WAIT_MS) even when
+ * nothing moves: that is when an idle relay sees its stop flag and the
+ * configuration generation it watches for `force` (F-PROC-10); no timer
+ * or thread per connection is needed for either.
  */
 #include "relay.h"
 #include "sockio.h"
@@ -88,6 +93,7 @@ struct relay {
 	int lost;                  /* data was buffered for a side that left */
 	int code;                  /* a final code decided inside a step */
 	int moved;                 /* this round changed something */
+	int watch_seen;            /* last *o->watch value checked */
 #ifdef RELAY_HAVE_SPLICE
 	int sigpipe_held;          /* SIGPIPE blocked by us, see below */
 	sigset_t oldmask;
@@ -173,17 +179,34 @@ static void relay_account(struct relay *r, struct relay_dir *d, size_t n,
 	}
 	if (o->hook) {
 		int delay = 0;
-		int rc = o->hook(o->hook_arg, d->id, n, &delay);
+		int rc = relay_hook_apply(o, d->id, n, &delay);
 
-		if (rc != 0) {
+		if (rc != 0)
 			r->code = rc;
-		} else if (delay > 0) {
-			if (o->idle_timeout_ms > 0 &&
-			    delay >= o->idle_timeout_ms)
-				r->code = ERR_RELAY_STALL;
+		else if (delay > 0)
 			d->resume_at = now + (uint64_t)delay;
-		}
 	}
+}
+
+int relay_hook_apply(const struct relay_opts *o, int dir, size_t n,
+		     int *delay_ms)
+{
+	int rc;
+
+	*delay_ms = 0;
+	if (o == NULL || o->hook == NULL)
+		return 0;
+	rc = o->hook(o->hook_arg, dir, n, delay_ms);
+	if (rc != 0)
+		return rc;
+	if (*delay_ms <= 0) {
+		*delay_ms = 0;
+		return 0;
+	}
+	/* a wait that long would look like a dead peer: 93 (limits.md 3) */
+	if (o->idle_timeout_ms > 0 && *delay_ms >= o->idle_timeout_ms)
+		return ERR_RELAY_STALL;
+	return 0;
 }
 
 /* ---- splice (Linux) --------------------------------------------------
@@ -593,6 +616,18 @@ static int relay_round(struct relay *r, int wait, int *idle_wakes)
 	return 0;
 }
 
+/* F-PROC-10: the watched generation moved since the last look: let the
+ * owner check the connection again (once per change). */
+static int relay_recheck(struct relay *r)
+{
+	int seen = os_atomic_load(r->o->watch);
+
+	if (seen == r->watch_seen)
+		return 0;
+	r->watch_seen = seen;
+	return r->o->recheck(r->o->recheck_arg);
+}
+
 static int relay_loop(struct relay *r)
 {
 	int idle_wakes = 0;
@@ -603,6 +638,9 @@ static int relay_loop(struct relay *r)
 
 		if (r->o->stop && os_atomic_load(r->o->stop))
 			return ERR_OK;
+		rc = r->o->recheck && r->o->watch ? relay_recheck(r) : 0;
+		if (rc)
+			return rc;
 		if (relay_finished(r))
 			return ERR_OK;
 		now = os_monotonic_ms();
@@ -688,6 +726,7 @@ int relay_tcp(os_sock_t client, os_sock_t server,
 	if (r.bufsize > INT_MAX)
 		r.bufsize = INT_MAX;
 	r.start = r.last_moved = os_monotonic_ms();
+	r.watch_seen = opts->watch_seen;
 	relay_dir_init(&r.d[RELAY_C2S], RELAY_C2S, client, server,
 		       &st->bytes_from_client, &st->reads_from_client,
 		       pre_to_server, pre_to_server_len);

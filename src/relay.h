@@ -44,6 +44,16 @@ struct relay_opts {
 	int grace_traf, grace_num, grace_delay_ms;
 	relay_hook_fn hook;    /* optional, see above; NULL = none */
 	void *hook_arg;
+	/* F-PROC-10: optional re-check after a configuration reload.  At
+	 * every iteration of the loop (at least once a second: the longest
+	 * poll wait) the relay does one atomic load of *watch; when the
+	 * value differs from the last one seen (watch_seen at the start),
+	 * recheck(recheck_arg) runs once for it, and a non-zero return
+	 * ends the relay with that code.  NULL recheck = none. */
+	const int *watch;
+	int watch_seen;
+	int (*recheck)(void *arg);
+	void *recheck_arg;
 };
 
 struct relay_stats {
@@ -54,6 +64,15 @@ struct relay_stats {
 
 /* Set opts to the defaults above. */
 void relay_opts_default(struct relay_opts *o);
+
+/* Run o->hook (if any) for n bytes just read in direction dir, with the
+ * relay's rules: returns 0 and the time to hold further reads in that
+ * direction in *delay_ms (0 = none), or the code to end the transfer
+ * with: the hook's own code, or ERR_RELAY_STALL when the delay reaches
+ * o->idle_timeout_ms.  For loops other than relay_tcp that move a
+ * stream (HTTP bodies); the caller waits, without polling the source. */
+int relay_hook_apply(const struct relay_opts *o, int dir, size_t n,
+		     int *delay_ms);
 
 /* Relay between two connected sockets (blocking or not; the relay makes
  * them non-blocking and leaves them so).  Already-read bytes that must go

@@ -237,6 +237,70 @@ def test_nobandlimin_exclusion(proxy, tmp_path, source, origin):
     assert n <= RATE_BYTES * 1.2, n
 
 
+# --------------------------------------------------------------------------
+# bandwidth on bodies forwarded by the HTTP proxy (no CONNECT)
+# --------------------------------------------------------------------------
+
+def test_bandlimin_rate_http_get(proxy, tmp_path, origin):
+    """F-LIM-01: a plain GET through `proxy` (curl -x, no tunnel): the
+    response body is paced by the bandlimin pipe; curl's average speed
+    is within 10 % of 100 000 bytes/s and the body arrives whole."""
+    port = free_port()
+    start(proxy, tmp_path, "bandlimin %d *\nproxy -p%d\n"
+          % (RATE_BITS, port), [port])
+    size = 3 * RATE_BYTES
+    speed, got = curl_speed(["-x", "http://127.0.0.1:%d" % port,
+                             origin.url("/big?size=%d" % size)])
+    assert got == size
+    assert RATE_BYTES * 0.9 <= speed <= RATE_BYTES * 1.1, speed
+
+
+def test_nobandlimin_exclusion_http_get(proxy, tmp_path, origin):
+    """F-LIM-01, F-LIM-02: through the HTTP proxy a nobandlimin for the
+    origin's port keeps its GETs at full speed; a GET to another origin
+    is still paced."""
+    other = Origin()
+    try:
+        port = free_port()
+        start(proxy, tmp_path,
+              "nobandlimin * * * %d\nbandlimin %d *\nproxy -p%d\n"
+              % (origin.port, RATE_BITS, port), [port])
+        px = "http://127.0.0.1:%d" % port
+        size = 4 * MiB
+        t0 = time.monotonic()
+        speed, got = curl_speed(["-x", px,
+                                 origin.url("/big?size=%d" % size)])
+        assert got == size
+        assert time.monotonic() - t0 < 3.0
+        assert speed > 10 * RATE_BYTES
+        speed, got = curl_speed(["-x", px, other.url("/big?size=%d"
+                                                     % (2 * RATE_BYTES))])
+        assert got == 2 * RATE_BYTES
+        assert speed <= RATE_BYTES * 1.1, speed
+    finally:
+        other.close()
+
+
+def test_bandlimout_rate_http_post(proxy, tmp_path, origin):
+    """F-LIM-01: a POST body forwarded by the HTTP proxy is paced by
+    bandlimout (upload = out): the origin answers only after it read the
+    whole body, so the request takes size / rate within 10 %."""
+    port = free_port()
+    start(proxy, tmp_path, "bandlimout %d *\nproxy -p%d\n"
+          % (RATE_BITS, port), [port])
+    size = 3 * RATE_BYTES
+    body = tmp_path / "upload.bin"
+    body.write_bytes(b"u" * size)
+    r = curl(["-o", "-", "-w", "\n%{time_total}", "-x",
+              "http://127.0.0.1:%d" % port, "--data-binary", "@%s" % body,
+              "-H", "Expect:", origin.url("/echo")], timeout=30)
+    assert r.returncode == 0, r.stderr
+    reply, took = r.stdout.decode().rsplit("\n", 1)
+    assert '"len": %d' % size in reply
+    speed = size / float(took)
+    assert RATE_BYTES * 0.9 <= speed <= RATE_BYTES * 1.1, speed
+
+
 def test_bandlim_config_errors(run3proxy, cfgfile):
     """F-LIM-01: a rate below 300 bit/s is refused."""
     r = run3proxy([cfgfile("bandlimin 299 *\nproxy -p%d\n" % free_port())])
@@ -332,21 +396,45 @@ def test_nocountin_exclusion(proxy, tmp_path, source, origin):
 
 
 def test_quota_http_proxy_503(proxy, tmp_path, origin):
-    """F-LIM-06, F-LIM-09: through the HTTP proxy, a response is charged
-    at its access record; the next request over the quota gets 503 and
-    the record 00010."""
+    """F-LIM-06, F-LIM-09: a plain GET through the HTTP proxy (no
+    CONNECT) is cut as its response body crosses a 1 MiB quota, with
+    00010 in its record; the next request over the quota gets 503 and
+    another 00010."""
     port = free_port()
     d, log = start(proxy, tmp_path, "countin 0 N 1 *\nproxy -p%d\n" % port,
                    [port])
     proxy_url = "http://127.0.0.1:%d" % port
     r = curl(["-o", "/dev/null", "-w", "%{http_code} %{size_download}",
-              "-x", proxy_url, origin.url("/big?size=%d" % (2 * MiB))])
-    assert r.stdout.decode() == "200 %d" % (2 * MiB)
+              "-x", proxy_url, origin.url("/big?size=%d" % (4 * MiB))])
+    assert r.returncode != 0          # a short body: curl reports it
+    status, got = r.stdout.decode().split()
+    assert status == "200"
+    assert int(got) <= MiB + 65536, got
+    wait_record(log, lambda m: m.group("err") == "00010")
     r = curl(["-o", "/dev/null", "-w", "%{http_code}", "-x", proxy_url,
               origin.url("/small")])
     assert r.stdout.decode() == "503"
-    wait_record(log, lambda m: m.group("err") == "00010")
+    wait_until(lambda: codes(log).count(10) >= 2, 8, what="two 00010")
     assert origin.accepted == 1
+
+
+def test_quota_http_proxy_chunked_upload(proxy, tmp_path, origin):
+    """F-LIM-06, F-LIM-09: a chunked POST body forwarded by the HTTP
+    proxy is cut as it crosses a 1 MiB countout quota (upload = out):
+    the client gets no 200 and the record says 00010."""
+    port = free_port()
+    d, log = start(proxy, tmp_path, "countout 0 N 1 *\nproxy -p%d\n"
+                   % port, [port])
+    body = tmp_path / "upload.bin"
+    body.write_bytes(b"u" * (4 * MiB))
+    r = curl(["-o", "/dev/null", "-w", "%{http_code}", "-x",
+              "http://127.0.0.1:%d" % port, "-H",
+              "Transfer-Encoding: chunked", "-H", "Expect:",
+              "--data-binary", "@%s" % body, origin.url("/echo")])
+    assert r.stdout.decode() != "200"
+    wait_record(log, lambda m: m.group("err") == "00010")
+    assert not [q for q in origin.requests if q["path"] == "/echo"
+                and q["body_len"] == 4 * MiB]
 
 
 @pytest.mark.parametrize("cfg,message", [

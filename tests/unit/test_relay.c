@@ -893,6 +893,107 @@ static void test_hook_stall(void **state)
 	assert_int_equal(f->result, ERR_RELAY_STALL);
 }
 
+/* relay_hook_apply: the hook's rules shared with http_body.c. */
+static void test_hook_apply(void **state)
+{
+	struct hook_state h = { .quota = 10, .delay_ms = 200 };
+	struct relay_opts o;
+	int delay = -1;
+
+	(void)state;
+	relay_opts_default(&o);
+	assert_int_equal(relay_hook_apply(&o, RELAY_C2S, 5, &delay), 0);
+	assert_int_equal(delay, 0);                  /* no hook */
+	o.hook = test_hook;
+	o.hook_arg = &h;
+	assert_int_equal(relay_hook_apply(&o, RELAY_C2S, 5, &delay), 0);
+	assert_int_equal(delay, 200);
+	o.idle_timeout_ms = 200;                     /* delay >= timeout */
+	assert_int_equal(relay_hook_apply(&o, RELAY_C2S, 1, &delay),
+			 ERR_RELAY_STALL);
+	o.idle_timeout_ms = 0;
+	assert_int_equal(relay_hook_apply(&o, RELAY_C2S, 10, &delay),
+			 ERR_LIMIT);                 /* over the quota */
+	assert_int_equal(relay_hook_apply(&o, RELAY_S2C, 7, &delay), 0);
+	assert_int_equal(delay, 0);
+	assert_int_equal(h.s2c, 7);
+}
+
+/* F-PROC-10: the watched number and the re-check. */
+struct recheck_state {
+	int calls;
+	int code;                /* what the re-check returns */
+};
+
+static int test_recheck(void *arg)
+{
+	struct recheck_state *r = arg;
+
+	__atomic_add_fetch(&r->calls, 1, __ATOMIC_SEQ_CST);
+	return r->code;
+}
+
+/* An idle relay notices a change within about a second (its longest
+ * wait) and ends with the re-check's code. */
+static void test_recheck_idle_fails(void **state)
+{
+	struct fix *f = *state;
+	struct recheck_state r = { 0, ERR_AUTH_UNKNOWN };
+	int version = 1;
+	uint64_t t0;
+
+	f->opts.idle_timeout_ms = 0;
+	f->opts.watch = &version;
+	f->opts.watch_seen = 1;
+	f->opts.recheck = test_recheck;
+	f->opts.recheck_arg = &r;
+	fix_start(f);
+	sleep_ms(150);
+	assert_false(fix_wait(f, 1));
+	assert_int_equal(__atomic_load_n(&r.calls, __ATOMIC_SEQ_CST), 0);
+	t0 = now_ms();
+	__atomic_store_n(&version, 2, __ATOMIC_SEQ_CST);
+	assert_true(fix_wait(f, 2500));
+	fix_finish(f, 100);
+	assert_int_equal(f->result, ERR_AUTH_UNKNOWN);
+	assert_int_equal(r.calls, 1);
+	assert_true(now_ms() - t0 < 1600);
+}
+
+/* A passing re-check runs once per change; data keeps moving. */
+static void test_recheck_passes(void **state)
+{
+	struct fix *f = *state;
+	struct recheck_state r = { 0, 0 };
+	int version = 5;
+	char buf[2];
+	int i;
+
+	f->opts.watch = &version;
+	f->opts.watch_seen = 4;          /* a reload before the relay */
+	f->opts.recheck = test_recheck;
+	f->opts.recheck_arg = &r;
+	fix_start(f);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(send_all(f->c, "x", 1), 0);
+		assert_int_equal(recv_exact(f->s, buf, 1), 0);
+	}
+	assert_int_equal(__atomic_load_n(&r.calls, __ATOMIC_SEQ_CST), 1);
+	__atomic_store_n(&version, 6, __ATOMIC_SEQ_CST);
+	assert_int_equal(send_all(f->c, "y", 1), 0);
+	assert_int_equal(recv_exact(f->s, buf, 1), 0);
+	/* the look comes at the top of the next iteration: within 1 s */
+	for (i = 0; i < 150 &&
+	     __atomic_load_n(&r.calls, __ATOMIC_SEQ_CST) < 2; i++)
+		sleep_ms(10);
+	assert_int_equal(__atomic_load_n(&r.calls, __ATOMIC_SEQ_CST), 2);
+	shutdown(f->c, SHUT_WR);
+	shutdown(f->s, SHUT_WR);
+	fix_finish(f, 3000);
+	assert_int_equal(f->result, ERR_OK);
+	assert_int_equal(r.calls, 2);
+}
+
 /* -g: after NUM small reads within a second the relay pauses before
  * polling again, so the next small packet waits about DELAY. */
 static void test_grace(void **state)
@@ -957,6 +1058,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_hook_apply),
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fix_setup, fix_teardown)
 		T(test_bulk_copy),
 		T(test_bulk_copy_small_buffer),
@@ -978,6 +1080,8 @@ int main(void)
 		T(test_hook_quota),
 		T(test_hook_delay),
 		T(test_hook_stall),
+		T(test_recheck_idle_fails),
+		T(test_recheck_passes),
 		T(test_grace),
 		T(test_grace_ignores_bulk),
 #undef T
