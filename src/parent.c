@@ -243,6 +243,8 @@ struct chain {
 	struct net_addr src;             /* extip source, len 0 = none */
 	int ha;                          /* send a PROXY line first */
 	const struct parent_entry *last; /* the hop s now talks to */
+	struct net_addr last_addr;       /* ... and its address */
+	struct parent_udp *udp;          /* UDP association, else NULL */
 	int hops;
 	int send_ms, reply_ms;
 };
@@ -447,7 +449,46 @@ static int chain_finish(struct chain *ch, int terminal)
 	return chain_ask(ch, &t);
 }
 
-static int chain_try(struct client *cl, const struct parent_list *pl)
+/* The last hop of a UDP chain: a SOCKS5 UDP ASSOCIATE (parent.md 4.1
+ * step 5); other types cannot carry datagrams (acl-auth.md 6). */
+static int chain_udp(struct chain *ch)
+{
+	const struct parent_entry *last = ch->last;
+	struct net_addr *r = &ch->udp->relay;
+	const char *user, *pass;
+	uint16_t port;
+	int rc;
+
+	if (last->type != PARENT_SOCKS5 && last->type != PARENT_SOCKS5P)
+		return PARENT_ERR_UDP;
+	rc = hop_creds(ch->cl, last, &user, &pass);
+	if (rc != 0)
+		return rc;
+	rc = parent_socks5_udp(ch->s, user, pass, ch->send_ms, ch->reply_ms,
+			       r);
+	if (rc != 0)
+		return rc;
+	ch->udp->plus = last->type == PARENT_SOCKS5P;
+	/* an unspecified relay address means the parent's own address */
+	if (net_is_any(r) && net_family(&ch->last_addr) != AF_UNIX) {
+		port = net_get_port(r);
+		*r = ch->last_addr;
+		net_set_port(r, port);
+	}
+	return net_family(r) == AF_UNIX ? PARENT_ERR_UDP : 0;
+}
+
+/* Can entry e be part of a UDP chain?  tcp / http end a chain in a
+ * stream, local redirections hand over a stream: neither carries
+ * datagrams. */
+static int udp_entry_ok(const struct parent_entry *e)
+{
+	return !entry_is_local(e) && e->type <= PARENT_SOCKS5B &&
+	       e->type != PARENT_TCP && e->type != PARENT_HTTP;
+}
+
+static int chain_try(struct client *cl, const struct parent_list *pl,
+		     struct parent_udp *udp)
 {
 	const struct parent_entry **pick;
 	struct chain ch;
@@ -461,6 +502,7 @@ static int chain_try(struct client *cl, const struct parent_list *pl)
 	memset(&ch, 0, sizeof(ch));
 	ch.cl = cl;
 	ch.s = OS_BADSOCK;
+	ch.udp = udp;
 	ch.send_ms = svc_timeout_ms(cl->gen, TO_STRING_SHORT);
 	ch.reply_ms = svc_timeout_ms(cl->gen, TO_CHAIN);
 	n = parent_pick(pl, parent_random, NULL, pick, pl->n);
@@ -477,6 +519,10 @@ static int chain_try(struct client *cl, const struct parent_list *pl)
 			continue;
 		}
 		ch.hops++;
+		if (udp != NULL && !udp_entry_ok(e)) {
+			rc = PARENT_ERR_UDP;
+			break;
+		}
 		if (entry_is_local(e)) {
 			rc = ch.s == OS_BADSOCK ? choose_redirect(cl, e)
 						: PE_TYPE;
@@ -497,16 +543,23 @@ static int chain_try(struct client *cl, const struct parent_list *pl)
 		else
 			rc = chain_ask(&ch, &t);
 		ch.last = e;
+		ch.last_addr = t.addr;
 		terminal = e->type == PARENT_TCP || e->type == PARENT_HTTP;
 	}
 	free(pick);
+	if (rc == 0 && ch.s == OS_BADSOCK && udp != NULL) {
+		/* only extip / ha entries: datagrams go directly */
+		udp->ctl = OS_BADSOCK;
+		cl->hops = cl->redirect_depth;
+		return 0;
+	}
 	if (rc == 0 && ch.s == OS_BADSOCK) {
 		/* only extip / ha entries: a direct connection */
 		rc = dest_addr(cl, &dst);
 		if (rc == 0)
 			rc = chain_open(&ch, &dst);
 	} else if (rc == 0) {
-		rc = chain_finish(&ch, terminal);
+		rc = udp != NULL ? chain_udp(&ch) : chain_finish(&ch, terminal);
 	}
 	cl->hops = cl->redirect_depth + ch.hops;
 	if (rc != 0) {
@@ -514,11 +567,16 @@ static int chain_try(struct client *cl, const struct parent_list *pl)
 			os_sock_close(ch.s);
 		return rc;
 	}
-	cl->srv_sock = ch.s;
+	if (udp != NULL)
+		udp->ctl = ch.s;
+	else
+		cl->srv_sock = ch.s;
 	return 0;
 }
 
-int parent_connect(struct client *cl, const struct parent_list *pl)
+/* chain_try, `parentretries` times (parent.md section 7). */
+static int chain_retry(struct client *cl, const struct parent_list *pl,
+		       struct parent_udp *udp)
 {
 	int tries = cl->gen->parentretries > 0 ? cl->gen->parentretries
 					       : PARENT_RETRIES_DEFAULT;
@@ -532,14 +590,27 @@ int parent_connect(struct client *cl, const struct parent_list *pl)
 		memset(&cl->srv_peer, 0, sizeof(cl->srv_peer));
 		memset(&cl->srv_local, 0, sizeof(cl->srv_local));
 		cl->via = NULL;
-		rc = chain_try(cl, pl);
+		rc = chain_try(cl, pl, udp);
 		/* retrying cannot help these */
 		if (rc == 0 || rc == ERR_AUTH_NOUSER || rc == ERR_NOMEM ||
 		    rc == ERR_REDIRECT_LOOP || rc == PE_TYPE ||
-		    rc == ERR_HOST_NOT_FOUND)
+		    rc == PARENT_ERR_UDP || rc == ERR_HOST_NOT_FOUND)
 			break;
 	}
 	return rc;
+}
+
+int parent_connect(struct client *cl, const struct parent_list *pl)
+{
+	return chain_retry(cl, pl, NULL);
+}
+
+int parent_udp_open(struct client *cl, const struct parent_list *pl,
+		    struct parent_udp *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->ctl = OS_BADSOCK;
+	return chain_retry(cl, pl, u);
 }
 
 /* ---- local redirection (F-PAR-06) ----------------------------------------------- */
@@ -588,9 +659,13 @@ int parent_redirect_run(struct client *cl)
 	if (p == NULL || p->handle == NULL)
 		return PE_TYPE;
 	/* The parser reads its own request: nothing of the first one may
-	 * be taken for it.  The socks parser also takes its own user. */
-	free(cl->req.host);
-	memset(&cl->req, 0, sizeof(cl->req));
+	 * be taken for it, except by tlspr, which keeps the destination
+	 * and takes only the name from SNI (services.md 9.1 step 4).  The
+	 * socks parser also takes its own user. */
+	if (e->type != PARENT_TLS) {
+		free(cl->req.host);
+		memset(&cl->req, 0, sizeof(cl->req));
+	}
 	if (strcmp(p->cmd, "socks") == 0) {
 		wipe_free(cl->cred.user);
 		wipe_free(cl->cred.password);

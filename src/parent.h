@@ -104,6 +104,25 @@ int parent_pick(const struct parent_list *pl, parent_rand_fn rnd, void *arg,
  * the code of the last failure: 4, 1x, 30-69, 100, 101. */
 int parent_connect(struct client *cl, const struct parent_list *pl);
 
+/* UDP through a SOCKS5 parent (parent.md 4.1 step 5, acl-auth.md 6). */
+#define PARENT_ERR_UDP 70           /* UDP through a non-SOCKS5 parent */
+
+struct parent_udp {
+	os_sock_t ctl;              /* control connection; OS_BADSOCK: direct */
+	struct net_addr relay;      /* the parent's UDP relay */
+	int plus;                   /* socks5+: names may be sent as they are */
+};
+
+/* Build the chain of pl for a UDP association: the earlier hops are
+ * asked for TCP connections as for CONNECT, the last one, which must be
+ * socks5 or socks5+, for a UDP ASSOCIATE.  Datagrams then go to
+ * u->relay wrapped in a SOCKS5 UDP header; u->ctl must stay open for the
+ * association's life (the caller closes it).  A chain of extip / ha
+ * entries only gives 0 with u->ctl == OS_BADSOCK (direct).  Returns 0,
+ * PARENT_ERR_UDP, or a code of parent_connect(). */
+int parent_udp_open(struct client *cl, const struct parent_list *pl,
+		    struct parent_udp *u);
+
 /* Run the parser a local redirection chose on cl's client stream (the
  * client_relay() branch).  Returns that parser's code. */
 int parent_redirect_run(struct client *cl);
@@ -179,6 +198,12 @@ size_t parent_socks5_request(uint8_t *buf, size_t cap, int cmd, int plus,
  * IPv4 reply. */
 int parent_socks5_reply(const uint8_t *b, size_t n, int broken, size_t *need,
 			struct net_addr *bnd);
+
+/* UDP ASSOCIATE on s, already connected to a SOCKS5 parent (RFC 1929
+ * login when user is set).  Returns 0 with the relay's address and port
+ * in *relay (an IP; may be unspecified), or a code as for CONNECT. */
+int parent_socks5_udp(os_sock_t s, const char *user, const char *pass,
+		      int send_ms, int reply_ms, struct net_addr *relay);
 
 /* PROXY protocol v1 line for the `ha` type ("PROXY TCP4 ...\r\n").
  * Returns the length or 0. */

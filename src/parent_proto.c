@@ -374,9 +374,12 @@ int parent_socks5_reply(const uint8_t *b, size_t n, int broken, size_t *need,
 	return 0;
 }
 
-static int negotiate_socks5(os_sock_t s, int plus, int broken,
-			    const struct parent_target *t, const char *user,
-			    const char *pass, int send_ms, int reply_ms)
+/* Greeting, optional RFC 1929 login and one request with command cmd;
+ * the reply's bound address goes to bnd (may be NULL). */
+static int socks5_exchange(os_sock_t s, int cmd, int plus, int broken,
+			   const struct parent_target *t, const char *user,
+			   const char *pass, int send_ms, int reply_ms,
+			   struct net_addr *bnd)
 {
 	uint8_t msg[PARENT_SOCKS5_MAX];
 	size_t len, need, have = 0;
@@ -403,13 +406,13 @@ static int negotiate_socks5(os_sock_t s, int plus, int broken,
 		if (rc != 0)
 			return rc;
 	}
-	len = parent_socks5_request(msg, sizeof(msg), 1, plus, t);
+	len = parent_socks5_request(msg, sizeof(msg), cmd, plus, t);
 	if (len == 0)
 		return PE_S5_SEND;
 	if (sockio_write_all(s, msg, len, send_ms) != 0)
 		return PE_S5_SEND;
 	for (;;) {
-		rc = parent_socks5_reply(msg, have, broken, &need, NULL);
+		rc = parent_socks5_reply(msg, have, broken, &need, bnd);
 		if (rc != PARENT_MORE)
 			return rc;
 		if (need > sizeof(msg))
@@ -419,6 +422,29 @@ static int negotiate_socks5(os_sock_t s, int plus, int broken,
 			return have < 4 ? PE_S5_REPLY_SHORT : PE_S5_ADDR_SHORT;
 		have = need;
 	}
+}
+
+static int negotiate_socks5(os_sock_t s, int plus, int broken,
+			    const struct parent_target *t, const char *user,
+			    const char *pass, int send_ms, int reply_ms)
+{
+	return socks5_exchange(s, 1, plus, broken, t, user, pass, send_ms,
+			       reply_ms, NULL);
+}
+
+int parent_socks5_udp(os_sock_t s, const char *user, const char *pass,
+		      int send_ms, int reply_ms, struct net_addr *relay)
+{
+	struct parent_target t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	rc = socks5_exchange(s, 3, 0, 0, &t, user, pass, send_ms, reply_ms,
+			     relay);
+	/* a relay named by a host name cannot be used */
+	if (rc == 0 && relay->len == 0)
+		return PE_S5_ATYP;
+	return rc;
 }
 
 /* ---- PROXY protocol v1 (ha) -------------------------------------------------- */

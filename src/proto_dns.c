@@ -6,7 +6,9 @@
  * its own worker thread (a lookup may wait on a server), which answers
  * from the service socket and writes one access record:
  *   - 14..1000 bytes (else 813 short / 814 long, no answer);
- *   - authorized with operation DNSRESOLVE (denied: no answer);
+ *   - authorized with operation DNSRESOLVE (denied: no answer); an ACE
+ *     with parent proxies fails it with 100 (dns.md 6: dnspr does not
+ *     use parents), answered with NXDOMAIN;
  *   - exactly one question (816) with a well-formed name (817);
  *   - A / AAAA: the -F address, else (unless -s) the internal lookup:
  *     nsrecord, cache, nserver list;
@@ -180,6 +182,12 @@ static int handle_query(struct client *cl, const uint8_t *msg, size_t len)
 	rc = client_authorize(cl);
 	if (rc != 0)
 		return rc;                 /* denied: no answer */
+	if (cl->parents != NULL) {
+		n = dns_build_nxdomain(out, sizeof(out), msg, len);
+		if (n > 0)
+			send_reply(cl, out, (size_t)n);
+		return ERR_HOST_NOT_FOUND;
+	}
 	rc = dns_parse_query(msg, len, &h, &q);
 	if (rc == DNSQ_NOT_ONE)
 		return DNSPR_NOT_ONE;

@@ -3,12 +3,15 @@
  *
  * Owns the association's sockets and its one datagram buffer; does not
  * own the client or its control connection.  Runs on the worker thread
- * of the control connection only: no shared state, no locks.
+ * of the control connection only: no shared state, no locks.  Datagrams
+ * are read UDP_HEADROOM bytes into the buffer, so a header can be put
+ * in front of the data without copying it.
  */
 #include "relay_udp.h"
 #include "resolve.h"
 #include "client.h"
 #include "errcode.h"
+#include "limit.h"
 #include "service.h"
 
 #include <errno.h>
@@ -101,6 +104,7 @@ relay_udp_init(struct relay_udp *u)
 	u->cl_udp = OS_BADSOCK;
 	u->remote4 = OS_BADSOCK;
 	u->remote6 = OS_BADSOCK;
+	u->up.ctl = OS_BADSOCK;
 }
 
 /* A socket of the address's family bound to it with port 0. */
@@ -157,7 +161,10 @@ relay_udp_close(struct relay_udp *u)
 		os_sock_close(u->remote4);
 	if (u->remote6 != OS_BADSOCK)
 		os_sock_close(u->remote6);
-	u->cl_udp = u->remote4 = u->remote6 = OS_BADSOCK;
+	if (u->up.ctl != OS_BADSOCK)
+		os_sock_close(u->up.ctl);
+	u->cl_udp = u->remote4 = u->remote6 = u->up.ctl = OS_BADSOCK;
+	u->up_list = NULL;
 }
 
 /* The remote-side socket for a family, opened and bound to the service's
@@ -232,6 +239,52 @@ udp_set_request(struct client *cl, const struct socks_target *t,
 	return 0;
 }
 
+/* After an allowed destination: attach the bandwidth pipes and quotas
+ * its request matches, and reach it through the parents of the ACE that
+ * allowed it (a new chain only when that ACE's chain changed). */
+static int
+udp_dest_setup(struct relay_udp *u, struct client *cl)
+{
+	struct relay_opts o;
+	int rc = 0;
+
+	relay_opts_default(&o);
+	limit_relay_setup(cl, &o);
+	u->hook = o.hook;
+	u->hook_arg = o.hook_arg;
+	if (cl->parents == u->up_list)
+		return 0;
+	if (u->up.ctl != OS_BADSOCK)
+		os_sock_close(u->up.ctl);
+	u->up.ctl = OS_BADSOCK;
+	u->up_list = cl->parents;
+	if (cl->parents != NULL)
+		rc = parent_udp_open(cl, cl->parents, &u->up);
+	if (rc != 0)
+		u->up_list = NULL;
+	return rc;
+}
+
+/* Charge n payload bytes read in direction dir to the quotas and pipes;
+ * a delay holds further reads in that direction (limits.md 3). */
+static int
+udp_charge(struct relay_udp *u, int dir, size_t n)
+{
+	int delay = 0, rc;
+
+	if (u->hook == NULL)
+		return 0;
+	rc = u->hook(u->hook_arg, dir, n, &delay);
+	if (rc != 0)
+		return rc;
+	if (delay > 0) {
+		if (u->idle_ms > 0 && delay >= u->idle_ms)
+			return ERR_RELAY_STALL;
+		u->resume_ms[dir] = os_monotonic_ms() + (uint64_t)delay;
+	}
+	return 0;
+}
+
 /*
  * The datagram goes to t.  A new destination is, by -U (services.md
  * §4.4), logged (bit 1: a record for the previous one) and authorized
@@ -248,9 +301,11 @@ udp_dest(struct relay_udp *u, struct client *cl, const struct socks_target *t)
 
 	if (u->have_dst && same_target(&u->dst, t))
 		return u->dst_err == 0 ? 0 : UDP_DROP;
-	rc = udp_dest_addr(cl, t, &addr);
-	if (rc != 0)
-		return rc;
+	/* a name we cannot resolve may still go to a socks5+ parent: it
+	 * is known only once the destination is authorized */
+	memset(&addr, 0, sizeof(addr));
+	if (udp_dest_addr(cl, t, &addr) != 0)
+		memset(&addr, 0, sizeof(addr));
 	if (!first && (mode & 1)) {
 		client_log(cl, u->dst_err);
 		/* An interim record: the end of the association still gets
@@ -266,7 +321,13 @@ udp_dest(struct relay_udp *u, struct client *cl, const struct socks_target *t)
 	u->dst_err = 0;
 	if (first || (mode & 2))
 		u->dst_err = client_authorize(cl);
-	return u->dst_err == 0 ? 0 : UDP_DROP;
+	if (u->dst_err != 0)
+		return UDP_DROP;
+	rc = udp_dest_setup(u, cl);
+	if (rc == 0 && addr.len == 0 &&
+	    (u->up.ctl == OS_BADSOCK || !u->up.plus))
+		rc = ERR_HOST_NOT_FOUND;
+	return rc;
 }
 
 /* ---- the two directions ------------------------------------------------- */
@@ -286,116 +347,210 @@ udp_from_our_client(struct relay_udp *u, const struct net_addr *src)
 	return 1;
 }
 
+/* Send the client datagram d (n bytes, SOCKS header of hlen bytes) on:
+ * its data to the destination, or to the parent's relay with a header
+ * naming the destination (a name only to a socks5+ parent, as the
+ * client sent it; else the address).  There are UDP_HEADROOM bytes of
+ * room in front of d. */
+static int
+udp_send_out(struct relay_udp *u, struct client *cl,
+	     const struct socks_target *t, uint8_t *d, size_t n, size_t hlen)
+{
+	const struct net_addr *to = &u->dst_addr;
+	uint8_t *p = d + hlen, hdr[UDP_HEADROOM];
+	size_t len = n - hlen, hl;
+	os_sock_t out;
+	int rc;
+
+	if (u->up.ctl != OS_BADSOCK) {
+		to = &u->up.relay;
+		if (u->up.plus && t->atyp == SOCKS_ATYP_DOMAIN) {
+			p = d;
+			len = n;
+		} else {
+			hl = socks5_build_udp_header(hdr, sizeof(hdr),
+						     &u->dst_addr);
+			if (hl == 0)
+				return 0;
+			p = d + hlen - hl;
+			memcpy(p, hdr, hl);
+			len += hl;
+		}
+	}
+	rc = udp_remote(u, cl, net_family(to), &out);
+	if (rc != 0)
+		return rc;
+	if (udp_sendto(out, p, len, to) < 0)
+		return 0;
+	os_atomic_add(&cl->stats.bytes_from_client, (uint64_t)(n - hlen));
+	os_atomic_inc(&cl->stats.reads_from_client);
+	return udp_charge(u, RELAY_C2S, n - hlen);
+}
+
 /* One datagram from the client side.  Returns 0 (sent or dropped), or a
  * code that ends the association. */
 static int
 udp_client_dgram(struct relay_udp *u, struct client *cl, uint8_t *buf,
 		 int *active)
 {
+	uint8_t *d = buf + UDP_HEADROOM;
 	struct socks_target t;
 	struct net_addr src;
 	size_t hlen;
-	os_sock_t out;
 	long n;
 	int rc;
 
-	n = udp_recvfrom(u->cl_udp, buf, UDP_DGRAM_MAX, &src);
+	n = udp_recvfrom(u->cl_udp, d, UDP_DGRAM_MAX, &src);
 	if (n < 0 && udp_err_transient(os_sock_errno()))
 		return 0;
 	if (n < 0)
 		return ERR_SOCKS_UDP_CLIENT;
 	if (!udp_from_our_client(u, &src))
 		return 0;
-	rc = socks5_parse_udp(buf, (size_t)n, &t, &hlen);
+	rc = socks5_parse_udp(d, (size_t)n, &t, &hlen);
 	if (rc == SOCKS_UDP_FRAGMENT)
 		return 0;
 	if (rc == 0)
 		rc = udp_dest(u, cl, &t);
 	if (rc == UDP_DROP)
 		return 0;
-	if (rc == 0)
-		rc = udp_remote(u, cl, net_family(&u->dst_addr), &out);
 	if (rc != 0)
 		return rc;
 	*active = 1;
-	if (udp_sendto(out, buf + hlen, (size_t)n - hlen, &u->dst_addr) >= 0) {
-		os_atomic_add(&cl->stats.bytes_from_client, (uint64_t)n - hlen);
-		os_atomic_inc(&cl->stats.reads_from_client);
-	}
-	return 0;
+	return udp_send_out(u, cl, &t, d, (size_t)n, hlen);
+}
+
+/* Is src the parent's relay (address and port)? */
+static int
+udp_from_parent(const struct relay_udp *u, const struct net_addr *src)
+{
+	return socks_addr_same_ip(src, &u->up.relay) &&
+	       net_get_port(src) == net_get_port(&u->up.relay);
 }
 
 /* One datagram from a remote host, sent on to the client with a header
- * naming its source.  Any source is accepted (no parent). */
+ * naming its source.  Without a parent any source is accepted; with one,
+ * only its relay, whose datagrams carry that header already. */
 static int
 udp_remote_dgram(struct relay_udp *u, struct client *cl, os_sock_t s,
 		 uint8_t *buf, int *active)
 {
-	uint8_t hdr[UDP_HEADROOM];
+	uint8_t hdr[UDP_HEADROOM], *d = buf + UDP_HEADROOM;
+	struct socks_target t;
 	struct net_addr src;
 	size_t hl;
 	long n;
 
-	n = udp_recvfrom(s, buf + UDP_HEADROOM, UDP_DGRAM_MAX, &src);
+	n = udp_recvfrom(s, d, UDP_DGRAM_MAX, &src);
 	if (n < 0 && udp_err_transient(os_sock_errno()))
 		return 0;
 	if (n < 0)
 		return ERR_SOCKS_UDP_REMOTE;
-	hl = socks5_build_udp_header(hdr, sizeof(hdr), &src);
-	if (hl == 0 || !u->client_known)
+	if (!u->client_known)
 		return 0;
-	memcpy(buf + UDP_HEADROOM - hl, hdr, hl);
-	*active = 1;
-	if (udp_sendto(u->cl_udp, buf + UDP_HEADROOM - hl, hl + (size_t)n,
-		       &u->client) >= 0) {
-		os_atomic_add(&cl->stats.bytes_from_server, (uint64_t)n);
-		os_atomic_inc(&cl->stats.reads_from_server);
+	if (u->up.ctl != OS_BADSOCK) {
+		if (!udp_from_parent(u, &src) ||
+		    socks5_parse_udp(d, (size_t)n, &t, &hl) != 0)
+			return 0;
+	} else {
+		hl = socks5_build_udp_header(hdr, sizeof(hdr), &src);
+		if (hl == 0)
+			return 0;
+		d -= hl;
+		memcpy(d, hdr, hl);
+		n += (long)hl;
 	}
-	return 0;
+	*active = 1;
+	if (udp_sendto(u->cl_udp, d, (size_t)n, &u->client) < 0)
+		return 0;
+	/* n - hl: the data, without the header */
+	n -= (long)hl;
+	os_atomic_add(&cl->stats.bytes_from_server, (uint64_t)n);
+	os_atomic_inc(&cl->stats.reads_from_server);
+	return udp_charge(u, RELAY_S2C, (size_t)n);
 }
 
 /* ---- the loop ----------------------------------------------------------- */
 
-/* Fill the poll set: control, client side, then the open remote sides.
+/* What a poll entry is. */
+enum udp_role { UR_CONTROL, UR_PARENT, UR_CLIENT, UR_REMOTE };
+#define UDP_POLL_MAX 5
+
+static void
+udp_poll_add(os_pollfd_t *p, int *role, unsigned *n, os_sock_t s, int r)
+{
+	p[*n].fd = s;
+	p[*n].events = POLLIN;
+	p[*n].revents = 0;
+	role[(*n)++] = r;
+}
+
+/* Fill the poll set: the control connections, then the client side and
+ * the open remote sides unless a bandwidth delay holds their direction.
  * Returns the number of entries. */
 static unsigned
 udp_pollset(const struct relay_udp *u, const struct client *cl,
-	    os_pollfd_t *p)
+	    os_pollfd_t *p, int *role, uint64_t now)
 {
 	unsigned n = 0;
 
-	memset(p, 0, 4 * sizeof(*p));
-	p[n++].fd = cl->cl_sock;
-	p[n++].fd = u->cl_udp;
+	udp_poll_add(p, role, &n, cl->cl_sock, UR_CONTROL);
+	if (u->up.ctl != OS_BADSOCK)
+		udp_poll_add(p, role, &n, u->up.ctl, UR_PARENT);
+	if (now >= u->resume_ms[RELAY_C2S])
+		udp_poll_add(p, role, &n, u->cl_udp, UR_CLIENT);
+	if (now < u->resume_ms[RELAY_S2C])
+		return n;
 	if (u->remote4 != OS_BADSOCK)
-		p[n++].fd = u->remote4;
+		udp_poll_add(p, role, &n, u->remote4, UR_REMOTE);
 	if (u->remote6 != OS_BADSOCK)
-		p[n++].fd = u->remote6;
-	for (unsigned i = 0; i < n; i++)
-		p[i].events = POLLIN;
+		udp_poll_add(p, role, &n, u->remote6, UR_REMOTE);
 	return n;
+}
+
+/* How long poll may wait: until the idle timeout or the end of a
+ * bandwidth delay, whichever comes first (-1: forever). */
+static int
+udp_poll_ms(const struct relay_udp *u, uint64_t now, uint64_t idle)
+{
+	int ms = u->idle_ms > 0 ? u->idle_ms - (int)idle : -1;
+
+	for (int d = 0; d < 2; d++) {
+		if (now < u->resume_ms[d] &&
+		    (ms < 0 || u->resume_ms[d] - now < (uint64_t)ms))
+			ms = (int)(u->resume_ms[d] - now);
+	}
+	return ms;
 }
 
 /* Serve the ready sockets of one poll round.  Returns 0 to go on, or the
  * code that ends the association (the control connection: 0 via *done). */
 static int
 udp_round(struct relay_udp *u, struct client *cl, const os_pollfd_t *p,
-	  unsigned n, uint8_t *buf, int *active, int *done)
+	  const int *role, unsigned n, uint8_t *buf, int *active, int *done)
 {
 	const short ready = POLLIN | POLLERR | POLLHUP | POLLNVAL;
 	int rc = 0;
 
 	/* RFC 1928 §7: the association ends with its TCP connection; as
-	 * in 3proxy, any event on it ends the association. */
-	if (p[0].revents != 0) {
-		*done = 1;
-		return 0;
+	 * in 3proxy, any event on it ends the association.  The parent's
+	 * association ends with its own. */
+	for (unsigned i = 0; i < n; i++) {
+		if (role[i] == UR_CONTROL && p[i].revents != 0) {
+			*done = 1;
+			return 0;
+		}
+		if (role[i] == UR_PARENT && p[i].revents != 0)
+			return ERR_SOCKS_UDP_REMOTE;
 	}
-	if (p[1].revents & ready)
-		rc = udp_client_dgram(u, cl, buf, active);
-	for (unsigned i = 2; rc == 0 && i < n; i++)
-		if (p[i].revents & ready)
+	for (unsigned i = 0; rc == 0 && i < n; i++) {
+		if (!(p[i].revents & ready))
+			continue;
+		if (role[i] == UR_CLIENT)
+			rc = udp_client_dgram(u, cl, buf, active);
+		else if (role[i] == UR_REMOTE)
 			rc = udp_remote_dgram(u, cl, p[i].fd, buf, active);
+	}
 	return rc;
 }
 
@@ -404,13 +559,15 @@ relay_udp_run(struct relay_udp *u, struct client *cl, int idle_ms)
 {
 	uint8_t *buf = malloc(UDP_BUF_SIZE);
 	uint64_t last = os_monotonic_ms();
-	os_pollfd_t p[4];
+	os_pollfd_t p[UDP_POLL_MAX];
+	int role[UDP_POLL_MAX];
 	int rc = 0, done = 0;
 
 	if (buf == NULL)
 		return ERR_NOMEM;
+	u->idle_ms = idle_ms;
 	while (rc == 0 && !done) {
-		uint64_t idle = os_monotonic_ms() - last;
+		uint64_t now = os_monotonic_ms(), idle = now - last;
 		int active = 0, k;
 		unsigned n;
 
@@ -418,15 +575,15 @@ relay_udp_run(struct relay_udp *u, struct client *cl, int idle_ms)
 			rc = ERR_RELAY_TIMEOUT;
 			break;
 		}
-		n = udp_pollset(u, cl, p);
-		k = os_poll(p, n, idle_ms > 0 ? idle_ms - (int)idle : -1);
+		n = udp_pollset(u, cl, p, role, now);
+		k = os_poll(p, n, udp_poll_ms(u, now, idle));
 		if (k < 0) {
 			if (!os_errno_is_intr(os_sock_errno()))
 				rc = ERR_SOCKS_UDP_POLL;
 			continue;
 		}
 		if (k > 0)
-			rc = udp_round(u, cl, p, n, buf, &active, &done);
+			rc = udp_round(u, cl, p, role, n, buf, &active, &done);
 		if (active)
 			last = os_monotonic_ms();
 	}

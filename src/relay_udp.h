@@ -10,6 +10,14 @@
  * destination, as -U says) and the data sent on.  Datagrams from remote
  * hosts go back to the client with a header naming their source.
  *
+ * When the ACE that allowed the current destination has a chain of
+ * parents, the datagrams go instead to the UDP relay of the chain's
+ * SOCKS5 parent (parent_udp_open), wrapped in a header naming the
+ * destination, and only that relay's datagrams, whose header already
+ * names their source, come back.  Bandwidth limits pace each direction:
+ * after a datagram that needs a delay, that direction's sockets are not
+ * read until it has passed (the kernel keeps what arrives meanwhile).
+ *
  * The association belongs to the worker thread of its control
  * connection: no locks.  It ends when the control connection closes or
  * shows any event, on a fatal error, or after the idle timeout.
@@ -19,6 +27,8 @@
 
 #include <stdint.h>
 #include "net.h"
+#include "parent.h"
+#include "relay.h"
 #include "socks_parse.h"
 
 struct client;
@@ -34,6 +44,14 @@ struct relay_udp {
 	int dst_err;                 /* its authorization result */
 	struct socks_target dst;     /* the current destination ... */
 	struct net_addr dst_addr;    /* ... and its address */
+	/* the SOCKS5 parent of the current destination (parent.md 4.1) */
+	const struct parent_list *up_list;  /* the chain `up` was built for */
+	struct parent_udp up;        /* up.ctl OS_BADSOCK: direct */
+	/* bandwidth limits and quotas (limits.md 3, 4) */
+	relay_hook_fn hook;          /* NULL: none apply */
+	void *hook_arg;
+	uint64_t resume_ms[2];       /* by relay_dir_id: no reads before */
+	int idle_ms;                 /* relay_udp_run's idle timeout */
 };
 
 /* Set every socket to OS_BADSOCK, so relay_udp_close is always safe. */
@@ -55,8 +73,10 @@ int relay_udp_open(struct relay_udp *u, const struct net_addr *local,
  * writes an interim record per change of destination when -U bit 1 is
  * set.  idle_ms: no datagram either way for that long ends it.
  * Returns 0 (control connection ended), ERR_RELAY_TIMEOUT, ERR_NOMEM,
- * ERR_SOCKET, ERR_BIND, ERR_HOST_NOT_FOUND, ERR_NOT_SUPPORTED, or a
- * socks_err UDP code (481..486). */
+ * ERR_SOCKET, ERR_BIND, ERR_HOST_NOT_FOUND, ERR_NOT_SUPPORTED, a
+ * socks_err UDP code (481..486; 486 also when the parent's control
+ * connection ends), ERR_LIMIT (quota), ERR_RELAY_STALL (a bandwidth
+ * delay as long as idle_ms), or a parent_udp_open() code. */
 int relay_udp_run(struct relay_udp *u, struct client *cl, int idle_ms);
 
 /* Close every socket of the association. */

@@ -477,12 +477,12 @@ def test_socks_redirected_to_local_http_with_acl_twice(proxy, tmp_path,
 def test_local_redirection_tcp_and_missing_parser(proxy, tmp_path,
                                                   echo_server):
     """`tcp 0.0.0.0 0` relays to the requested destination after the
-    second ACL pass; a parser this build does not have (pop3) is refused
+    second ACL pass; a parser this build does not have (ftp) is refused
     before the SOCKS success reply, with code 30."""
     port = free_port()
     log = tmp_path / "t.log"
     proxy(head(log, "auth iponly\n"
-               "allow * * * 110\nparent 1000 pop3 0.0.0.0 0\n"
+               "allow * * * 21\nparent 1000 ftp 0.0.0.0 0\n"
                "allow * * * %d\nparent 1000 tcp 0.0.0.0 0\n"
                "allow * * * %d\n"
                "socks -p%d\n" % (echo_server.port, echo_server.port, port)),
@@ -492,10 +492,10 @@ def test_local_redirection_tcp_and_missing_parser(proxy, tmp_path,
         assert rep.code == 0
         s.sendall(b"redirected")
         assert recv_exact(s, 10) == b"redirected"
-    s, rep = socks5_open(port, LOOP4, 110)
+    s, rep = socks5_open(port, LOOP4, 21)
     with s:
         assert rep.code != 0
-    wait_rec(log, lambda r: r["err"] == "00030" and ":110" in r["text"])
+    wait_rec(log, lambda r: r["err"] == "00030" and ":21" in r["text"])
 
 
 # --------------------------------------------------------------------------

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "acl.h"
 #include "conf.h"
@@ -756,6 +758,57 @@ static void test_socks5_reply(void **state)
 
 /* ---- ha (F-PAR-09) ------------------------------------------------------------------ */
 
+/* parent_socks5_udp over a socketpair: the parent's replies are queued
+ * before the call, what was sent is read afterwards. */
+static int udp_exchange(const uint8_t *reply, size_t rlen, const char *user,
+			uint8_t *sent, size_t *slen, struct net_addr *relay)
+{
+	int sv[2], rc;
+	ssize_t n;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[1], reply, rlen), (ssize_t)rlen);
+	rc = parent_socks5_udp(sv[0], user, user ? "pw" : NULL, 1000, 1000,
+			       relay);
+	close(sv[0]);
+	n = read(sv[1], sent, 64);
+	*slen = n > 0 ? (size_t)n : 0;
+	close(sv[1]);
+	return rc;
+}
+
+static void test_socks5_udp_associate(void **state)
+{
+	/* F-PAR-04: login, then UDP ASSOCIATE 0.0.0.0:0; the relay is
+	 * the bound address of the reply */
+	static const uint8_t ok[] = { 5, 2, 1, 0, 5, 0, 0, 1,
+				      127, 0, 0, 9, 0x12, 0x34 };
+	static const uint8_t want[] = { 5, 2, 0, 2, 1, 2, 'b', 'o', 2, 'p',
+					'w', 5, 3, 0, 1, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t name[] = { 5, 0, 5, 0, 0, 3, 1, 'h', 0, 53 };
+	static const uint8_t refused[] = { 5, 0, 5, 2, 0, 1,
+					   0, 0, 0, 0, 0, 0 };
+	uint8_t sent[64];
+	struct net_addr relay;
+	char ip[64];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(udp_exchange(ok, sizeof(ok), "bo", sent, &n,
+				      &relay), 0);
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(sent, want, sizeof(want));
+	assert_string_equal(net_addr_str(&relay, ip, sizeof(ip)),
+			    "127.0.0.9");
+	assert_int_equal(net_get_port(&relay), 0x1234);
+	/* a relay named by a host name cannot be used: 58 */
+	assert_int_equal(udp_exchange(name, sizeof(name), NULL, sent, &n,
+				      &relay), 58);
+	/* REP 2 (not allowed): 62 */
+	assert_int_equal(udp_exchange(refused, sizeof(refused), NULL, sent,
+				      &n, &relay), 62);
+}
+
 static void test_ha_line(void **state)
 {
 	struct net_addr s, d;
@@ -832,6 +885,7 @@ int main(void)
 		cmocka_unit_test(test_socks5_negotiation),
 		cmocka_unit_test(test_socks5_request),
 		cmocka_unit_test(test_socks5_reply),
+		cmocka_unit_test(test_socks5_udp_associate),
 		cmocka_unit_test(test_ha_line),
 		cmocka_unit_test(test_connback_parse),
 	};
