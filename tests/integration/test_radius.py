@@ -411,3 +411,19 @@ def test_config_errors(run3proxy, tmp_path, line, message):
     r = run3proxy(["--check", "cfg"])
     assert r.rc != 0
     assert re.search(r"cfg:1: .*" + re.escape(message), r.err), r.err
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_framed_ip_through_parent(proxy, tmp_path, origin, radius_server,
+                                  kind):
+    """F-AUTH-14, F-PAR-01: the Framed-IP-Address also becomes the source
+    of the first hop of a parent chain (here a `tcp` parent that is the
+    origin itself, so the origin sees the hop's source address)."""
+    rs = radius_server({"dave": "pw"}, framed={"dave": "127.0.0.2"})
+    head = "allow *\nparent 1000 tcp 127.0.0.1 %d\n" % origin.port
+    port, log = start(proxy, tmp_path, kind, ["127.0.0.1:%d" % rs.port],
+                      head=head)
+    rc, code, lport = fetch(kind, port, origin, "dave", "pw")
+    assert rc == 0 and code == "200", (rc, code)
+    assert record_for(log, lport) == (0, "dave")
+    assert origin.peers == ["127.0.0.2"]
