@@ -1008,3 +1008,54 @@ void counter_tick(struct conf_gen *gen, time_t now)
 	cnt_dump(gen->counters, now);
 	counter_save_all();
 }
+
+/* ---- read-only listing (admin counters page) ------------------------------ */
+
+static const char *rule_action(const struct cnt_rule *r)
+{
+	static const char *const names[2][4] = {
+		{ "", "countin", "countout", "countall" },
+		{ "", "nocountin", "nocountout", "nocountall" }
+	};
+
+	return names[r->no ? 1 : 0][r->kind & 3];
+}
+
+/* Each value is copied under cnt_lock, one rule at a time, and fn runs
+ * without the lock (it may write to a socket).  The rules belong to gen,
+ * which the caller keeps referenced, so rule and comment stay valid. */
+int counter_foreach(const struct conf_gen *gen, counter_visit_fn fn,
+		    void *arg)
+{
+	const struct counter_conf *cc = gen ? gen->counters : NULL;
+	struct counter_info ci;
+	size_t i;
+	int rc;
+
+	if (cc == NULL)
+		return 0;
+	for (i = 0; i < cc->nrules; i++) {
+		struct cnt_rule *r = cc->rules[i];
+		struct cnt_slot *s;
+
+		memset(&ci, 0, sizeof(ci));
+		ci.position = i;
+		ci.action = rule_action(r);
+		ci.exclusion = r->no;
+		ci.number = r->number;
+		ci.comment = r->comment;
+		ci.type = r->type;
+		ci.limit = r->limit;
+		ci.rule = r->rule;
+		os_mutex_lock(&cnt_lock);
+		s = rule_slot(r);
+		ci.bytes = s->bytes;
+		ci.cleared = s->cleared;
+		ci.updated = s->updated;
+		os_mutex_unlock(&cnt_lock);
+		rc = fn(arg, &ci);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}

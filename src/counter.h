@@ -85,4 +85,28 @@ int counter_report_name(char *out, size_t len, const char *prefix, char type,
 size_t counter_report_line(char *out, size_t len, int number,
 			   uint64_t bytes, const char *comment);
 
+/* ---- read-only listing (admin counters page, services.md 14) ------------ */
+struct acl_rule;
+/* A copy of one count* / nocount* rule and its value.  Pointers point
+ * into the generation passed to counter_foreach. */
+struct counter_info {
+	size_t position;             /* 0-based, config order */
+	const char *action;          /* "countin" ... "nocountall" */
+	int exclusion;               /* a nocount* rule */
+	int number;                  /* position in the file; 0 = none */
+	const char *comment;         /* NULL = none */
+	char type;                   /* reset period letter */
+	uint64_t limit;              /* bytes */
+	uint64_t bytes;              /* current value */
+	time_t cleared, updated;     /* last reset, last charge (0 = never) */
+	const struct acl_rule *rule; /* the ACE fields, for matching */
+};
+/* Return non-zero to stop the walk (counter_foreach returns it). */
+typedef int (*counter_visit_fn)(void *arg, const struct counter_info *ci);
+/* Call fn for every rule of gen in config order.  Values are read under
+ * the counter lock, one rule at a time; fn runs without it.  The caller
+ * keeps gen referenced for the walk. */
+int counter_foreach(const struct conf_gen *gen, counter_visit_fn fn,
+		    void *arg);
+
 #endif

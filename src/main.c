@@ -5,11 +5,13 @@
  * only set flags; the loop below acts on them about ten times a second.
  */
 #include "conf.h"
+#include "control.h"
 #include "limit.h"
 #include "log.h"
 #include "net.h"
 #include "os.h"
 #include "service.h"
+#include "tls.h"
 #include "winservice.h"
 
 #include <errno.h>
@@ -54,6 +56,8 @@ static void usage(const char *argv0)
 	for (o = net_sockopt_names(); *o != NULL; o++)
 		fprintf(stderr, "\t%s\n", *o);
 	fprintf(stderr, "3proxy tiny proxy server 3proxy-%s\n", PX_VERSION);
+	fprintf(stderr, "built-in TLS: %s\n",
+		tls_built_in() ? "OpenSSL" : "none");
 }
 
 #ifndef _WIN32
@@ -162,6 +166,12 @@ static int apply_effect(struct runtime *rt, const struct conf_effect *e)
 
 static void stop_services(struct runtime *rt)
 {
+	struct service *s;
+
+	/* all listeners wind down in parallel: a reload waits for one
+	 * accept poll interval, not one per service */
+	for (s = rt->services; s != NULL; s = s->next)
+		service_request_stop(s);
 	while (rt->services != NULL) {
 		struct service *svc = rt->services;
 
@@ -282,7 +292,8 @@ static void main_loop(struct runtime *rt)
 				want_reload = 1;
 			}
 		}
-		if (want_reload) {
+		/* SIGUSR1, or the admin /R page (control.c) */
+		if (want_reload || control_take_reload()) {
 			want_reload = 0;
 			reload(rt);
 		}

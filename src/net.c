@@ -598,6 +598,12 @@ static int connect_wait(os_sock_t s, int timeout_ms)
 		if (!os_errno_is_intr(e))
 			return e;
 	}
+#ifdef __linux__
+	/* Linux reports a failed connect with POLLERR (and POLLHUP): plain
+	 * POLLOUT means connected, and SO_ERROR would only say 0 again. */
+	if (pfd.revents == POLLOUT)
+		return 0;
+#endif
 	if (getsockopt(s, SOL_SOCKET, SO_ERROR, (char *)&e, &elen) != 0)
 		return os_sock_errno();
 	/* Some systems flag a refused connect with POLLHUP alone. */

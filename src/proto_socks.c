@@ -122,7 +122,22 @@ socks_read_msg(struct socks_ctx *sx, enum socks_msg k, void *out)
 		rc = socks_parse_msg(sx, k, out, &need);
 		if (rc == 0 || need <= sx->n || need > sizeof(sx->buf))
 			return rc;
-		want = sx->n == 0 ? 1 : (int)(need - sx->n);
+		want = (int)(need - sx->n);
+		if (sx->n == 0) {
+			/* the first byte may take BYTE_LONG; take with it
+			 * whatever else of the asked part has come: usually
+			 * all of it, one recv() instead of two */
+			got = sockio_read_some(sx->cl->cl_sock, sx->buf,
+					       (size_t)want,
+					       socks_read_timeout(sx, deadline));
+			if (got <= 0) {
+				sx->short_read = 1;
+				return rc;
+			}
+			deadline = os_monotonic_ms() + (uint64_t)t_long;
+			sx->n = (size_t)got;
+			continue;
+		}
 		got = sockio_read_exact(sx->cl->cl_sock, sx->buf + sx->n,
 					(size_t)want,
 					socks_read_timeout(sx, deadline));
@@ -130,8 +145,6 @@ socks_read_msg(struct socks_ctx *sx, enum socks_msg k, void *out)
 			sx->short_read = 1;
 			return rc;
 		}
-		if (sx->n == 0)
-			deadline = os_monotonic_ms() + (uint64_t)t_long;
 		sx->n += (size_t)want;
 	}
 }
@@ -373,17 +386,19 @@ socks4_read(struct socks_ctx *sx)
 }
 
 /* First byte: the version (BYTE_LONG).  Anything but 4 or 5 gets a
- * SOCKS4 rejection and 401 (services.md §4.1). */
+ * SOCKS4 rejection and 401 (services.md §4.1).  The second byte (SOCKS5
+ * NMETHODS, SOCKS4 CD) comes with it when it is there already: every
+ * valid first message has it, and it saves one recv() per connection. */
 static int
 socks_read_request(struct socks_ctx *sx)
 {
 	int got;
 
-	got = sockio_read_exact(sx->cl->cl_sock, sx->buf, 1,
-				svc_timeout_ms(sx->cl->gen, TO_BYTE_LONG));
-	if (got != 1)
+	got = sockio_read_some(sx->cl->cl_sock, sx->buf, 2,
+			       svc_timeout_ms(sx->cl->gen, TO_BYTE_LONG));
+	if (got <= 0)
 		return ERR_SOCKS_VERSION;
-	sx->n = 1;
+	sx->n = (size_t)got;
 	sx->version = sx->buf[0];
 	if (sx->version == 5)
 		return socks5_read(sx);

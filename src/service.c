@@ -143,7 +143,7 @@ static int accept_one(struct service *svc)
 	}
 	net_from_sockaddr(&peer, (struct sockaddr *)&ss, sl);
 	net_sockopts_apply(fd, sc->opts_client, sc->maxseg);
-	if (net_family(&peer) != AF_UNIX)
+	if (net_family(&peer) != AF_UNIX && !svc->nodelay_inherited)
 		net_nodelay(fd);
 	cl = client_new(svc, fd, &peer);
 	if (cl == NULL) {
@@ -156,6 +156,28 @@ static int accept_one(struct service *svc)
 		client_finish(cl, ERR_NOMEM);
 	}
 	return 1;
+}
+
+/* Work done once on the listening socket instead of on every accepted
+ * one.  A socket bound to one address and port (not a wildcard, not
+ * IP_TRANSPARENT, which accepts for foreign addresses) gives every
+ * accepted socket that local address.  Linux copies TCP_NODELAY from
+ * the listener to accepted sockets; other systems may not, so there each
+ * accepted socket still gets it. */
+static void stream_setup(struct service *svc)
+{
+	const struct net_addr *l = &svc->conf->listen;
+	int fam = net_family(l);
+
+	svc->local_fixed = (fam == AF_INET || fam == AF_INET6) &&
+			   !net_is_any(l) && net_get_port(l) != 0 &&
+			   !(svc->conf->opts_listen & NET_OPT_IP_TRANSPARENT);
+#ifdef __linux__
+	if (fam == AF_INET || fam == AF_INET6) {
+		net_nodelay(svc->sock);
+		svc->nodelay_inherited = 1;
+	}
+#endif
 }
 
 static void stream_loop(struct service *svc)
@@ -216,8 +238,10 @@ static void listener_main(void *arg)
 		connback_listen_start(svc);   /* -R */
 	service_log(svc, 0, "Accepting connections [%lu/%lu]",
 		    os_process_id(), os_thread_id());
-	if (svc->conf->proto->socktype == SOCK_STREAM)
+	if (svc->conf->proto->socktype == SOCK_STREAM) {
+		stream_setup(svc);
 		stream_loop(svc);
+	}
 	else
 		svc->conf->proto->dgram_run(svc);
 	service_log(svc, 0, "Exiting thread");
@@ -272,6 +296,11 @@ struct service *service_start(struct svc_conf *sc, struct conf_gen *gen)
 		return NULL;
 	}
 	return svc;
+}
+
+void service_request_stop(struct service *svc)
+{
+	os_atomic_store(&svc->stop, 1);
 }
 
 void service_stop(struct service *svc)

@@ -12,6 +12,7 @@
 struct client;
 struct service;
 struct connback;
+struct tls_svc;
 
 /* One protocol handler (proto_*.c).  A TCP handler runs on the worker
  * thread and returns 0 or an errcode.h code; it never frees the client.
@@ -73,6 +74,8 @@ struct svc_conf {
 	struct acl *acl;             /* ACL at the line (refcounted), or NULL */
 	struct auth_conf *auth;      /* auth chain + authcache, owned */
 	struct net_addr fake4, fake6; /* dnspr -F answers; len 0 = unset */
+	struct tls_svc *tls;         /* ssl_serv / ssl_cli (tls.h), owned;
+					NULL = no TLS */
 };
 
 /* Parse the options of a service line into a new svc_conf built from the
@@ -91,12 +94,21 @@ struct service {
 	os_thread_t *thread;
 	struct service *next;       /* in the running list (main thread) */
 	struct connback *connback;  /* -R listener (connback.c), or NULL */
+	/* Set by the listener before its first accept: */
+	int local_fixed;            /* accepted sockets' local address is
+				       conf->listen: no getsockname() */
+	int nodelay_inherited;      /* accepted sockets inherit TCP_NODELAY
+				       from the listening socket */
 };
 
 /* Start a listener thread for sc.  Bind is tried once now (so the
  * common case reports errors at start-up) and then retried by the
  * thread with back-off, as 3proxy does.  Returns NULL on failure. */
 struct service *service_start(struct svc_conf *sc, struct conf_gen *gen);
+/* Ask the listener to stop without waiting for it.  Stopping many
+ * services: ask each first, then service_stop() each, so their accept
+ * polls (up to 250 ms) run out together rather than one after another. */
+void service_request_stop(struct service *svc);
 /* Stop accepting and close the listening socket; clients keep running,
  * each holding its own reference to the generation. */
 void service_stop(struct service *svc);

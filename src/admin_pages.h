@@ -1,0 +1,69 @@
+/*
+ * admin_pages.h - the pages of the admin service (services.md 14), as
+ * pure builders: bytes in memory, no sockets, no locks.
+ *
+ * Every value that comes from the configuration or from a user (counter
+ * comments, service names, the config file, the requested path) goes
+ * through admin_html_escape.  Buffers grow up to a ceiling given at
+ * init; past it the buffer is marked failed and further appends are
+ * dropped, so a huge page becomes an error, never an overflow.
+ */
+#ifndef PX_ADMIN_PAGES_H
+#define PX_ADMIN_PAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "os.h"
+
+struct counter_info;
+
+struct admin_buf {
+	char *p;            /* NUL-terminated while not failed */
+	size_t n;
+	size_t cap;
+	size_t max;         /* ceiling for n */
+	int failed;         /* no memory or over the ceiling */
+};
+
+void admin_buf_init(struct admin_buf *b, size_t max);
+void admin_buf_free(struct admin_buf *b);
+/* Append.  Return 0, or -1 (and set failed). */
+int admin_buf_add(struct admin_buf *b, const char *s, size_t n);
+int admin_buf_str(struct admin_buf *b, const char *s);
+int admin_buf_printf(struct admin_buf *b, const char *fmt, ...)
+	PX_PRINTF(2, 3);
+/* Append s[0..n) with & < > " ' replaced by entities. */
+int admin_html_escape(struct admin_buf *b, const char *s, size_t n);
+
+/* Page frame: title, the menu (Counters, Reload, Running Services,
+ * Config) and the footer.  title is escaped. */
+void admin_page_begin(struct admin_buf *b, const char *title);
+void admin_page_end(struct admin_buf *b);
+
+/* Counters page pieces: the table head, one row per rule, the end. */
+void admin_counters_begin(struct admin_buf *b);
+void admin_counter_row(struct admin_buf *b, const struct counter_info *ci);
+void admin_counters_end(struct admin_buf *b);
+
+/* "100 MB/day": the limit column (limit in bytes, reset type letter). */
+void admin_limit_text(char *out, size_t len, uint64_t limit, char type);
+/* Value in MB with one decimal ("1.5"). */
+void admin_mb_text(char *out, size_t len, uint64_t bytes);
+/* Local time "YYYY-MM-DD HH:MM:SS", or "never" for 0. */
+void admin_time_text(char *out, size_t len, time_t t);
+
+/* A complete response: status line, the fixed headers (Connection:
+ * close, Expires, Cache-Control: no-cache), Content-type, optional
+ * extra header lines (each ending in CRLF; may be NULL), the exact
+ * Content-Length of body and the body.  Returns 0 or -1. */
+int admin_response(struct admin_buf *out, int status, const char *reason,
+		   const char *ctype, const char *extra,
+		   const struct admin_buf *body);
+
+/* A small HTML page whose body is one message: title and text are
+ * escaped.  Used for errors and short answers. */
+void admin_message_page(struct admin_buf *b, const char *title,
+			const char *text);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * Unit tests for admin_pages.c (the admin service's page builders) and
+ * counter_foreach (the read-only counter listing it renders): HTML
+ * escaping, the buffer ceiling, limit / value / time columns, counter
+ * rows with hostile comments, exact Content-Length of responses, and
+ * the listing in config order with values and exclusions.
+ * F-SVC-02 F-SVC-03 F-LIM-05
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_pages.h"
+#include "conf.h"
+#include "counter.h"
+
+static void test_escape(void **state)
+{
+	struct admin_buf b;
+	const char in[] = "a<b>&\"c'd\0e";
+
+	(void)state;
+	admin_buf_init(&b, 1024);
+	assert_int_equal(admin_html_escape(&b, in, sizeof(in) - 1), 0);
+	assert_int_equal(b.n, strlen("a&lt;b&gt;&amp;&quot;c&#39;d") + 2);
+	assert_memory_equal(b.p, "a&lt;b&gt;&amp;&quot;c&#39;d\0e", b.n);
+	admin_buf_free(&b);
+
+	admin_buf_init(&b, 1024);
+	assert_int_equal(admin_html_escape(&b, "plain", 5), 0);
+	assert_string_equal(b.p, "plain");
+	assert_int_equal(admin_html_escape(&b, "", 0), 0);
+	assert_string_equal(b.p, "plain");
+	admin_buf_free(&b);
+}
+
+static void test_ceiling(void **state)
+{
+	struct admin_buf b;
+
+	(void)state;
+	admin_buf_init(&b, 10);
+	assert_int_equal(admin_buf_str(&b, "0123456789"), 0);
+	assert_int_equal(b.n, 10);
+	assert_int_equal(admin_buf_str(&b, "x"), -1);
+	assert_true(b.failed);
+	/* once failed, nothing more is appended */
+	assert_int_equal(admin_buf_add(&b, "", 0), -1);
+	assert_int_equal(b.n, 10);
+	admin_buf_free(&b);
+
+	/* escaping can grow a value past the ceiling */
+	admin_buf_init(&b, 8);
+	assert_int_equal(admin_html_escape(&b, "<<<", 3), -1);
+	assert_int_equal(b.n, 8);
+	assert_true(b.failed);
+	admin_buf_free(&b);
+
+	admin_buf_init(&b, 1 << 20);
+	for (int i = 0; i < 5000; i++)
+		assert_int_equal(admin_buf_printf(&b, "%04d,", i % 10000), 0);
+	assert_int_equal(b.n, 25000);
+	assert_memory_equal(b.p + 24995, "4999,", 5);
+	admin_buf_free(&b);
+}
+
+static void test_columns(void **state)
+{
+	char s[64];
+
+	(void)state;
+	admin_limit_text(s, sizeof(s), 100ull << 20, 'D');
+	assert_string_equal(s, "100 MB/day");
+	admin_limit_text(s, sizeof(s), 5ull << 20, 'N');
+	assert_string_equal(s, "5 MB");
+	admin_limit_text(s, sizeof(s), 1ull << 20, 'C');
+	assert_string_equal(s, "1 MB/min");
+	admin_mb_text(s, sizeof(s), 0);
+	assert_string_equal(s, "0.0");
+	admin_mb_text(s, sizeof(s), 3ull << 20);
+	assert_string_equal(s, "3.0");
+	admin_mb_text(s, sizeof(s), (1ull << 20) + (1ull << 19));
+	assert_string_equal(s, "1.5");
+	admin_mb_text(s, sizeof(s), (1ull << 20) - 1);
+	assert_string_equal(s, "0.9");
+	admin_mb_text(s, sizeof(s), UINT64_MAX);
+	assert_string_equal(s, "17592186044415.9");
+	admin_time_text(s, sizeof(s), 0);
+	assert_string_equal(s, "never");
+	admin_time_text(s, sizeof(s), 1700000000);
+	assert_int_equal(strlen(s), 19);
+	assert_int_equal(s[4], '-');
+}
+
+static void test_counter_row(void **state)
+{
+	struct admin_buf b;
+	struct counter_info ci;
+
+	(void)state;
+	memset(&ci, 0, sizeof(ci));
+	ci.position = 2;
+	ci.action = "countin";
+	ci.number = 7;
+	ci.comment = "<script>alert('x')</script>";
+	ci.type = 'M';
+	ci.limit = 10ull << 20;
+	ci.bytes = 5ull << 19;
+	admin_buf_init(&b, 4096);
+	admin_counter_row(&b, &ci);
+	assert_false(b.failed);
+	assert_null(strstr(b.p, "<script>"));
+	assert_non_null(strstr(b.p, "<td>7/&lt;script&gt;alert(&#39;x&#39;)"
+				    "&lt;/script&gt;</td>"));
+	assert_non_null(strstr(b.p, "<td>YES</td><td>10 MB/month</td>"
+				    "<td>2.5</td><td>never</td><td>never</td>"
+				    "<td>2</td></tr>"));
+	admin_buf_free(&b);
+
+	ci.exclusion = 1;
+	ci.action = "nocountall";
+	ci.comment = NULL;
+	admin_buf_init(&b, 4096);
+	admin_counter_row(&b, &ci);
+	assert_string_equal(b.p, "<tr><td>nocountall</td><td>7</td><td>YES"
+			    "</td><td></td><td></td><td></td><td></td>"
+			    "<td>2</td></tr>\n");
+	admin_buf_free(&b);
+}
+
+static void test_response(void **state)
+{
+	struct admin_buf body, out;
+	const char *sep;
+
+	(void)state;
+	admin_buf_init(&body, 1 << 20);
+	admin_message_page(&body, "Not <Found>", "x & y");
+	assert_null(strstr(body.p, "<Found>"));
+	assert_non_null(strstr(body.p, "<p>x &amp; y</p>"));
+	admin_buf_init(&out, 1 << 20);
+	assert_int_equal(admin_response(&out, 401, "Authentication Required",
+		"text/html", "WWW-Authenticate: Basic realm=\"proxy\"\r\n",
+		&body), 0);
+	assert_true(strncmp(out.p, "HTTP/1.0 401 Authentication Required\r\n"
+			    "Connection: close\r\n", 57) == 0);
+	assert_non_null(strstr(out.p, "\r\nWWW-Authenticate: Basic "
+				      "realm=\"proxy\"\r\n"));
+	sep = strstr(out.p, "\r\n\r\n");
+	assert_non_null(sep);
+	assert_int_equal(out.n - (size_t)(sep + 4 - out.p), body.n);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "Content-Length: %zu\r\n",
+			 body.n);
+		assert_non_null(strstr(out.p, want));
+	}
+	admin_buf_free(&out);
+
+	/* a body that overflowed its ceiling is never sent half-built */
+	body.failed = 1;
+	admin_buf_init(&out, 1 << 20);
+	assert_int_equal(admin_response(&out, 200, "OK", "text/html", NULL,
+					&body), -1);
+	admin_buf_free(&out);
+	admin_buf_free(&body);
+}
+
+struct seen {
+	int n;
+	struct counter_info ci[4];
+	char comment[4][32];
+};
+
+static int visit(void *arg, const struct counter_info *ci)
+{
+	struct seen *s = arg;
+
+	if (s->n == 4)
+		return 1;
+	s->ci[s->n] = *ci;
+	snprintf(s->comment[s->n], sizeof(s->comment[0]), "%s",
+		 ci->comment ? ci->comment : "-");
+	s->n++;
+	return 0;
+}
+
+static void test_counter_foreach(void **state)
+{
+	const char cfg[] = "countin \"0/web <in>\" D 10 *\n"
+			   "nocountout * * 10.0.0.1\n"
+			   "countall 0 N 3 *\n";
+	char *msgs = NULL;
+	size_t len = 0;
+	FILE *diag = open_memstream(&msgs, &len);
+	struct conf_gen *g;
+	struct seen s;
+	int nerr = 0;
+
+	(void)state;
+	g = conf_load_mem(cfg, strlen(cfg), "t.cfg", CONF_RUN, diag, &nerr);
+	fclose(diag);
+	assert_non_null(g);
+	free(msgs);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(counter_foreach(g, visit, &s), 0);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.ci[0].action, "countin");
+	assert_string_equal(s.comment[0], "web <in>");
+	assert_int_equal(s.ci[0].type, 'D');
+	assert_int_equal(s.ci[0].limit, 10ull << 20);
+	assert_int_equal(s.ci[0].bytes, 0);
+	assert_non_null(s.ci[0].rule);
+	assert_string_equal(s.ci[1].action, "nocountout");
+	assert_true(s.ci[1].exclusion);
+	assert_string_equal(s.ci[2].action, "countall");
+	assert_int_equal(s.ci[2].position, 2);
+	/* a visitor can stop the walk */
+	s.n = 4;
+	assert_int_equal(counter_foreach(g, visit, &s), 1);
+	assert_int_equal(counter_foreach(NULL, visit, &s), 0);
+	conf_gen_unref(g);
+	counter_cleanup();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_ceiling),
+		cmocka_unit_test(test_columns),
+		cmocka_unit_test(test_counter_row),
+		cmocka_unit_test(test_response),
+		cmocka_unit_test(test_counter_foreach),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
