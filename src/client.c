@@ -11,6 +11,7 @@
 #include "connback.h"
 #include "counter.h"
 #include "errcode.h"
+#include "iolayer.h"
 #include "limit.h"
 #include "log.h"
 #include "logformat.h"
@@ -20,6 +21,7 @@
 #include "resolve.h"
 #include "service.h"
 #include "sockio.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -40,7 +42,9 @@ struct client *client_new(struct service *svc, os_sock_t fd,
 	cl->cl_sock = fd;
 	cl->srv_sock = OS_BADSOCK;
 	cl->cl_peer = *peer;
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+	if (svc->local_fixed)
+		cl->cl_local = svc->conf->listen;   /* one system call less */
+	else if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
 		net_from_sockaddr(&cl->cl_local, (struct sockaddr *)&ss, sl);
 	cl->start_ms = os_monotonic_ms();
 	service_ref(svc);
@@ -83,6 +87,9 @@ void client_main(void *arg)
 
 	if (cl->conf->proxy_header)
 		rc = read_proxy_header(cl);
+	/* ssl_serv: the service protocol runs inside TLS (F-TLS) */
+	if (rc == 0)
+		rc = tls_client_accept(cl);
 	if (rc == 0)
 		rc = cl->conf->proto->handle(cl);
 	client_finish(cl, rc);
@@ -154,10 +161,9 @@ void client_finish(struct client *cl, int err)
 	if (!cl->logged)
 		client_log(cl, err);
 	limit_client_release(cl);
-	if (cl->srv_sock != OS_BADSOCK)
-		os_sock_close(cl->srv_sock);
-	if (cl->cl_sock != OS_BADSOCK)
-		os_sock_close(cl->cl_sock);
+	/* wrapped sides drop their layer (iolayer.h) with the socket */
+	iolayer_close(cl->srv_sock);
+	iolayer_close(cl->cl_sock);
 	wipe(cl->cred.password);
 	wipe(cl->cred.user);
 	free(cl->req.host);
@@ -223,7 +229,8 @@ int client_connect(struct client *cl)
 	cl->srv_peer = dst;
 	if (getsockname(cl->srv_sock, (struct sockaddr *)&ss, &sl) == 0)
 		net_from_sockaddr(&cl->srv_local, (struct sockaddr *)&ss, sl);
-	return 0;
+	/* ssl_cli, modes 0 and 1: TLS right after the TCP connect */
+	return tls_server_wrap(cl, cl->srv_sock, TLS_CLI_AT_CONNECT);
 }
 
 /* F-PROC-10 (acl-auth.md 7): the configuration was reloaded while this
@@ -247,12 +254,27 @@ static int client_recheck(void *arg)
 
 int client_relay(struct client *cl, int idle_timeout_ms)
 {
+	/* a local redirection hands the stream to another parser */
+	int rc;
+
+	if (cl->redirect != NULL)
+		return parent_redirect_run(cl);
+	/* ssl_cli mode 2: TLS just before relaying, CONNECT-type only */
+	if (cl->req.command & (OP_CONNECT | OP_HTTP_CONNECT)) {
+		rc = tls_server_wrap(cl, cl->srv_sock, TLS_CLI_BEFORE_DATA);
+		if (rc != 0)
+			return rc;
+	}
+	return client_relay_pair(cl, cl->cl_sock, cl->srv_sock,
+				 idle_timeout_ms);
+}
+
+int client_relay_pair(struct client *cl, os_sock_t cs, os_sock_t ss,
+		      int idle_timeout_ms)
+{
 	const struct svc_conf *sc = cl->conf;
 	struct relay_opts o;
 
-	/* a local redirection hands the stream to another parser */
-	if (cl->redirect != NULL)
-		return parent_redirect_run(cl);
 	relay_opts_default(&o);
 	o.idle_timeout_ms = idle_timeout_ms;
 	o.linger_ms = svc_timeout_ms(cl->gen, TO_LINGER);
@@ -270,6 +292,5 @@ int client_relay(struct client *cl, int idle_timeout_ms)
 		o.recheck_arg = cl;
 	}
 	limit_relay_setup(cl, &o);
-	return relay_tcp(cl->cl_sock, cl->srv_sock, NULL, 0, NULL, 0, &o,
-			 &cl->stats);
+	return relay_tcp(cs, ss, NULL, 0, NULL, 0, &o, &cl->stats);
 }

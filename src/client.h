@@ -117,5 +117,10 @@ int client_connect(struct client *cl);
 /* Relay client <-> server with the service's options and the given
  * timeout slot.  Returns the relay's code. */
 int client_relay(struct client *cl, int idle_timeout_ms);
+/* The same relay (limits, counters, `force`) between two other sockets
+ * of this client, e.g. ftppr's data connections: cs is the client's
+ * side, ss the server's.  Neither is closed.  Returns the relay's code. */
+int client_relay_pair(struct client *cl, os_sock_t cs, os_sock_t ss,
+		      int idle_timeout_ms);
 
 #endif

@@ -17,6 +17,7 @@
 #include "radius.h"
 #include "resolve.h"
 #include "service.h"
+#include "tls.h"
 #include "users.h"
 
 #include <errno.h>
@@ -490,6 +491,7 @@ static void ctx_init(struct conf_ctx *ctx, struct conf_gen *g,
 static struct conf_gen *finish(struct conf_ctx *ctx, int *nerrors)
 {
 	auth_cursor_release(&ctx->cur);
+	tls_cursor_release(&ctx->cur);
 	if (nerrors)
 		*nerrors = ctx->errors;
 	if (ctx->errors != 0) {

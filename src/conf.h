@@ -40,6 +40,7 @@ struct resolve_conf;
 struct limit_conf;
 struct counter_conf;
 struct radius_conf;
+struct tls_settings;
 
 /* An action that changes the process and so happens only when a
  * generation is applied, never in --check: run in config order. */
@@ -101,6 +102,7 @@ struct conf_cursor {
 	int force;
 	struct acl *acl;          /* ACL being built (acl.c); NULL = empty */
 	struct auth_conf *auth;   /* auth + authcache (auth.c); NULL = default */
+	struct tls_settings *tls; /* ssl_* (tls_conf.c), owned; NULL = default */
 };
 
 enum conf_mode {

@@ -19,6 +19,7 @@
 #include "radius.h"
 #include "resolve.h"
 #include "service.h"
+#include "tls.h"
 #include "users.h"
 
 #include <errno.h>
@@ -484,6 +485,8 @@ static int cmd_service_line(struct conf_ctx *ctx, int argc, char **argv)
 
 #define LATER(name, min, max) { name, min, max, cmd_later, "later" }
 #define PLUGIN(name, min, max, p) { name, min, max, cmd_needs_plugin, p }
+/* built-in TLS (tls_conf.c): refused at start in builds without it */
+#define TLS(name, min, max) { name, min, max, tls_cmd, NULL }
 
 static const struct conf_cmd builtin[] = {
 	/* services */
@@ -565,29 +568,29 @@ static const struct conf_cmd builtin[] = {
 	{ "nsrecord", 3, 3, resolve_cmd_nsrecord, NULL },
 	{ "dialer", 2, 2, resolve_cmd_dialer, NULL },
 	/* built-in TLS */
-	LATER("ssl_mitm", 1, 1), LATER("ssl_nomitm", 1, 1),
-	LATER("ssl_serv", 1, 1), LATER("ssl_noserv", 1, 1),
-	LATER("ssl_cli", 1, 1), LATER("ssl_nocli", 1, 1),
-	LATER("ssl_server", 1, 1), LATER("ssl_noserver", 1, 1),
-	LATER("ssl_client", 1, 1), LATER("ssl_noclient", 1, 1),
-	LATER("ssl_client_verify", 1, 1), LATER("ssl_client_no_verify", 1, 1),
-	LATER("ssl_server_verify", 1, 1), LATER("ssl_server_no_verify", 1, 1),
-	LATER("ssl_server_cert", 1, 2), LATER("ssl_server_key", 1, 2),
-	LATER("ssl_client_cert", 1, 2), LATER("ssl_client_key", 1, 2),
-	LATER("ssl_server_ca_file", 1, 2), LATER("ssl_server_ca_key", 1, 2),
-	LATER("ssl_server_ca_dir", 1, 2), LATER("ssl_server_ca_store", 1, 2),
-	LATER("ssl_client_ca_file", 1, 2), LATER("ssl_client_ca_dir", 1, 2),
-	LATER("ssl_client_ca_store", 1, 2),
-	LATER("ssl_client_ciphersuites", 1, 2),
-	LATER("ssl_server_ciphersuites", 1, 2),
-	LATER("ssl_client_cipher_list", 1, 2),
-	LATER("ssl_server_cipher_list", 1, 2),
-	LATER("ssl_client_min_proto_version", 1, 2),
-	LATER("ssl_client_max_proto_version", 1, 2),
-	LATER("ssl_server_min_proto_version", 1, 2),
-	LATER("ssl_server_max_proto_version", 1, 2),
-	LATER("ssl_client_sni", 1, 2), LATER("ssl_client_mode", 1, 2),
-	LATER("ssl_client_alpn", 1, 0), LATER("ssl_certcache", 2, 2),
+	TLS("ssl_mitm", 1, 1), TLS("ssl_nomitm", 1, 1),
+	TLS("ssl_serv", 1, 1), TLS("ssl_noserv", 1, 1),
+	TLS("ssl_cli", 1, 1), TLS("ssl_nocli", 1, 1),
+	TLS("ssl_server", 1, 1), TLS("ssl_noserver", 1, 1),
+	TLS("ssl_client", 1, 1), TLS("ssl_noclient", 1, 1),
+	TLS("ssl_client_verify", 1, 1), TLS("ssl_client_no_verify", 1, 1),
+	TLS("ssl_server_verify", 1, 1), TLS("ssl_server_no_verify", 1, 1),
+	TLS("ssl_server_cert", 1, 2), TLS("ssl_server_key", 1, 2),
+	TLS("ssl_client_cert", 1, 2), TLS("ssl_client_key", 1, 2),
+	TLS("ssl_server_ca_file", 1, 2), TLS("ssl_server_ca_key", 1, 2),
+	TLS("ssl_server_ca_dir", 1, 2), TLS("ssl_server_ca_store", 1, 2),
+	TLS("ssl_client_ca_file", 1, 2), TLS("ssl_client_ca_dir", 1, 2),
+	TLS("ssl_client_ca_store", 1, 2),
+	TLS("ssl_client_ciphersuites", 1, 2),
+	TLS("ssl_server_ciphersuites", 1, 2),
+	TLS("ssl_client_cipher_list", 1, 2),
+	TLS("ssl_server_cipher_list", 1, 2),
+	TLS("ssl_client_min_proto_version", 1, 2),
+	TLS("ssl_client_max_proto_version", 1, 2),
+	TLS("ssl_server_min_proto_version", 1, 2),
+	TLS("ssl_server_max_proto_version", 1, 2),
+	TLS("ssl_client_sni", 1, 2), TLS("ssl_client_mode", 1, 2),
+	TLS("ssl_client_alpn", 1, 0), TLS("ssl_certcache", 2, 2),
 	/* built-in PCRE */
 	LATER("pcre", 4, 0), LATER("pcre_rewrite", 5, 0),
 	LATER("pcre_extend", 2, 0), LATER("pcre_options", 2, 0),

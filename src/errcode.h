@@ -47,6 +47,9 @@ enum px_err {
 	ERR_TLS_CLI_TIMEOUT = 391, ERR_TLS_CLI_EOF = 392,
 	ERR_TLS_CLI_READ = 393,
 	ERR_AUTO_NO_DATA = 801,
+	/* built-in TLS (plugins.md 3): handshake to the server or parent,
+	 * substitute certificate (MITM), handshake to the client */
+	ERR_SSL_SERVER = 8011, ERR_SSL_CERT = 8012, ERR_SSL_CLIENT = 8013,
 	ERR_NOT_SUPPORTED = 997, ERR_NOT_IMPLEMENTED = 999
 };
 

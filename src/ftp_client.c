@@ -137,6 +137,66 @@ int ftp_parse_epsv(const char *text, size_t len, uint16_t *port)
 	return 0;
 }
 
+int ftp_parse_port(const char *arg, size_t len, uint8_t ip[4],
+		   uint16_t *port)
+{
+	unsigned v[6];
+	size_t i = 0, k;
+
+	while (i < len && arg[i] == ' ')
+		i++;
+	for (k = 0; k < 6; k++) {
+		if (ftp_number(arg, len, &i, 255, &v[k]) != 0)
+			return -1;
+		if (k < 5) {
+			if (i >= len || arg[i] != ',')
+				return -1;
+			i++;
+		}
+	}
+	while (i < len && arg[i] == ' ')
+		i++;
+	if (i != len)
+		return -1;
+	for (k = 0; k < 4; k++)
+		ip[k] = (uint8_t)v[k];
+	*port = (uint16_t)(v[4] * 256 + v[5]);
+	return *port ? 0 : -1;
+}
+
+int ftp_parse_eprt(const char *arg, size_t len, int *af, uint16_t *port)
+{
+	unsigned fam, v;
+	size_t i = 0;
+	char d;
+
+	if (len < 1)
+		return -1;
+	d = arg[i++];
+	if (d < 33 || d > 126 || (d >= '0' && d <= '9'))
+		return -1;
+	if (ftp_number(arg, len, &i, 2, &fam) != 0 || fam == 0)
+		return -1;
+	if (i >= len || arg[i++] != d)
+		return -1;
+	/* the address: hex digits, dots and colons only */
+	while (i < len && arg[i] != d) {
+		if (strchr("0123456789abcdefABCDEF.:", arg[i]) == NULL)
+			return -1;
+		i++;
+	}
+	if (i >= len || arg[i - 1] == d)
+		return -1;
+	i++;
+	if (ftp_number(arg, len, &i, 65535, &v) != 0 || v == 0)
+		return -1;
+	if (i + 1 != len || arg[i] != d)
+		return -1;
+	*af = (int)fam;
+	*port = (uint16_t)v;
+	return 0;
+}
+
 /* Split off the next blank-separated column at *i. */
 static int ftp_column(const char *s, size_t len, size_t *i, const char **p,
 		      size_t *n)
@@ -196,6 +256,11 @@ void ftp_conn_init(struct ftp_conn *fc, os_sock_t s, int timeout_ms)
 
 int ftp_read_reply(struct ftp_conn *fc)
 {
+	return ftp_read_reply_fn(fc, NULL, NULL);
+}
+
+int ftp_read_reply_fn(struct ftp_conn *fc, ftp_line_fn fn, void *arg)
+{
 	ftp_reply_init(&fc->reply);
 	for (;;) {
 		size_t n = 0;
@@ -209,6 +274,9 @@ int ftp_read_reply(struct ftp_conn *fc)
 				 fc->line[n - 1] == '\r'))
 			n--;
 		rc = ftp_reply_line(&fc->reply, fc->line, n);
+		if (rc != FTP_REPLY_BAD && fn != NULL &&
+		    fn(arg, fc->line, n) != 0)
+			return -2;
 		if (rc == FTP_REPLY_DONE)
 			return 0;
 		if (rc == FTP_REPLY_BAD)
@@ -239,10 +307,20 @@ static int ftp_class(const struct ftp_conn *fc)
 
 int ftp_login(struct ftp_conn *fc, const char *user, const char *pass)
 {
+	int rc = ftp_greeting(fc);
+
+	return rc != 0 ? rc : ftp_user_pass(fc, user, pass);
+}
+
+int ftp_greeting(struct ftp_conn *fc)
+{
 	if (ftp_read_reply(fc) != 0)
 		return FTP_E_IO_GREETING;
-	if (ftp_class(fc) != 2)
-		return FTP_E_GREETING;
+	return ftp_class(fc) == 2 ? 0 : FTP_E_GREETING;
+}
+
+int ftp_user_pass(struct ftp_conn *fc, const char *user, const char *pass)
+{
 	if (ftp_command(fc, "USER", user) != 0)
 		return FTP_E_IO_USER;
 	if (ftp_class(fc) == 2)

@@ -69,6 +69,16 @@ int ftp_parse_pasv(const char *text, size_t len, uint8_t ip[4],
 		   uint16_t *port);
 /* "229 Entering Extended Passive Mode (|||port|)": 0 and the port, -1. */
 int ftp_parse_epsv(const char *text, size_t len, uint16_t *port);
+/* The argument of a client's PORT command, "h1,h2,h3,h4,p1,p2" (RFC 959
+ * section 4.1.2; blanks around it allowed): 0 and the address, or -1
+ * (six numbers 0..255 and a non-zero port are required). */
+int ftp_parse_port(const char *arg, size_t len, uint8_t ip[4],
+		   uint16_t *port);
+/* The argument of EPRT, "<d>af<d>addr<d>port<d>" (RFC 2428 section 2):
+ * 0 with the port and the family (1 IPv4, 2 IPv6), or -1.  The address
+ * is checked for its characters only: the proxy connects to the
+ * client's own address anyway. */
+int ftp_parse_eprt(const char *arg, size_t len, int *af, uint16_t *port);
 
 /* One line of a Unix `ls -l` style LIST reply. */
 struct ftp_list_entry {
@@ -97,12 +107,25 @@ void ftp_conn_init(struct ftp_conn *fc, os_sock_t s, int timeout_ms);
 /* Read one complete reply into fc->reply.  0, or -1 on I/O failure,
  * timeout or a malformed reply. */
 int ftp_read_reply(struct ftp_conn *fc);
+/* Called with each line of a reply as it is read (line end removed);
+ * a non-zero return stops the reading. */
+typedef int (*ftp_line_fn)(void *arg, const char *line, size_t len);
+/* ftp_read_reply, handing every line to fn as well (ftppr relays the
+ * server's replies whole, however many lines they have).  0, -1 as
+ * ftp_read_reply, or -2 when fn refused a line. */
+int ftp_read_reply_fn(struct ftp_conn *fc, ftp_line_fn fn, void *arg);
 /* Send "CMD[ arg]\r\n" and read the reply.  An arg holding CR, LF or
  * NUL is refused (-2) so no second command can be smuggled in. */
 int ftp_command(struct ftp_conn *fc, const char *cmd, const char *arg);
 
 /* Greeting, USER, PASS (on 3xx).  0 or FTP_E_{GREETING,LOGIN,PASS,IO_*}. */
 int ftp_login(struct ftp_conn *fc, const char *user, const char *pass);
+/* The two halves of ftp_login, for a client that may retry its password
+ * on the same connection: the greeting (0, FTP_E_IO_GREETING or
+ * FTP_E_GREETING), then USER and PASS (0 or FTP_E_{LOGIN,PASS,IO_*});
+ * fc->reply holds the last reply either way. */
+int ftp_greeting(struct ftp_conn *fc);
+int ftp_user_pass(struct ftp_conn *fc, const char *user, const char *pass);
 /* CWD: 0 (2xx), FTP_E_CWD (refused) or FTP_E_CWD_IO. */
 int ftp_cwd(struct ftp_conn *fc, const char *path);
 /* TYPE I or TYPE A: 0, FTP_E_TYPE or FTP_E_TYPE_IO. */

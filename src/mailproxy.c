@@ -280,8 +280,11 @@ int mail_session_login(struct mail_session *ms, const char *s, size_t len)
  * proxyuser:proxypass: prefix becomes the credentials the ACL sees. */
 static int apply_login(struct mail_session *ms)
 {
-	struct client *cl = ms->cl;
-	const struct mail_login *lg = &ms->login;
+	return mail_login_apply(ms->cl, &ms->login);
+}
+
+int mail_login_apply(struct client *cl, const struct mail_login *lg)
+{
 	char text[3 * MAIL_FIELD_MAX];
 
 	free(cl->req.host);

@@ -67,6 +67,12 @@ int mail_login_parse(const char *s, size_t n, int delim, int proxy_cred,
 int mail_host_parse(const char *s, size_t n, uint16_t defport, char *host,
 		    size_t hostmax, uint16_t *port);
 
+/* Make lg the request of cl: destination host/port, operation CONNECT,
+ * %T "user@host:port", and a proxyuser:proxypass: prefix as the
+ * credentials the ACL sees (an empty field keeps what is known).
+ * Returns 0 or ERR_NOMEM.  Shared with ftppr. */
+int mail_login_apply(struct client *cl, const struct mail_login *lg);
+
 /* ---- line I/O ---------------------------------------------------------- */
 
 enum mail_io_result {

@@ -17,9 +17,11 @@
 #include "conf.h"
 #include "errcode.h"
 #include "http_parse.h"
+#include "iolayer.h"
 #include "resolve.h"
 #include "service.h"
 #include "sockio.h"
+#include "tls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,7 +371,18 @@ static int chain_open(struct chain *ch, const struct net_addr *dst)
 		return ERR_CONNECT;
 	if (getsockname(ch->s, (struct sockaddr *)&ss, &sl) == 0)
 		net_from_sockaddr(&cl->srv_local, (struct sockaddr *)&ss, sl);
-	return ch->ha ? send_ha(ch) : 0;
+	if (ch->ha) {
+		int rc = send_ha(ch);
+
+		if (rc != 0)
+			return rc;
+	}
+	/* ssl_cli modes 0 and 1: TLS right after the TCP connect, to the
+	 * first hop or the destination.  A UDP association's control
+	 * connection stays plain: its owner (relay_udp.c) closes it. */
+	if (ch->udp != NULL)
+		return 0;
+	return tls_server_wrap(cl, ch->s, TLS_CLI_AT_CONNECT);
 }
 
 /* Ask the current last hop to connect to t. */
@@ -532,7 +545,7 @@ static int chain_try(struct client *cl, const struct parent_list *pl,
 						: PE_TYPE;
 			free(pick);
 			if (rc != 0 && ch.s != OS_BADSOCK)
-				os_sock_close(ch.s);
+				iolayer_close(ch.s);
 			return rc;
 		}
 		if (e->type > PARENT_SOCKS5B) {
@@ -546,6 +559,10 @@ static int chain_try(struct client *cl, const struct parent_list *pl,
 			rc = chain_open(&ch, &t.addr);
 		else
 			rc = chain_ask(&ch, &t);
+		/* "...s" types: TLS to this hop before its negotiation
+		 * (ssl_cli with ssl_client_mode 3) */
+		if (rc == 0 && e->tls && udp == NULL)
+			rc = tls_server_wrap(cl, ch.s, TLS_CLI_PARENT_S);
 		ch.last = e;
 		ch.last_addr = t.addr;
 		terminal = e->type == PARENT_TCP || e->type == PARENT_HTTP;
@@ -568,7 +585,7 @@ static int chain_try(struct client *cl, const struct parent_list *pl,
 	cl->hops = cl->redirect_depth + ch.hops;
 	if (rc != 0) {
 		if (ch.s != OS_BADSOCK)
-			os_sock_close(ch.s);
+			iolayer_close(ch.s);
 		return rc;
 	}
 	if (udp != NULL)
@@ -843,11 +860,13 @@ static int parse_entry(struct conf_ctx *ctx, int argc, char **argv,
 		conf_error(ctx, "Chaining error: bad chain type (%s)", argv[1]);
 		return 4;
 	}
-	/* A parent asked to speak TLS must never get plain text: refuse
-	 * the line until TLS support is built in (--check accepts it). */
-	if (e->tls && ctx->mode == CONF_RUN) {
-		conf_error(ctx, "parent type '%s': TLS to parents is not "
-			   "supported by this build yet", argv[1]);
+	/* A parent asked to speak TLS must never get plain text: without
+	 * a TLS library the line is refused (--check accepts it).  With
+	 * one, TLS is done when the service runs ssl_cli with
+	 * ssl_client_mode 3 (parent.md 3); otherwise, as in 3proxy, none. */
+	if (e->tls && ctx->mode == CONF_RUN && !tls_built_in()) {
+		conf_error(ctx, "parent type '%s': this build has no TLS "
+			   "library (OpenSSL)", argv[1]);
 		return 4;
 	}
 	rc = parse_parent_addr(ctx, argv[2], e);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "os.h"
 #include "plugin_api.h"
+#include "tls.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +84,11 @@ int plugin_cmd(struct conf_ctx *ctx, int argc, char **argv)
 	px_plugin_entry entry;
 	int rc, before;
 
-	/* Historic names of the built-in TLS and PCRE modules. */
+	/* Historic names of the built-in TLS and PCRE modules: TLS is
+	 * built in when the library was found, so loading it does nothing
+	 * (plugins.md 1). */
+	if (strcmp(argv[2], "ssl_plugin") == 0 && tls_built_in())
+		return 0;
 	if (strcmp(argv[2], "ssl_plugin") == 0 ||
 	    strcmp(argv[2], "pcre_plugin") == 0) {
 		if (ctx->mode == CONF_CHECK)

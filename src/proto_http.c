@@ -21,6 +21,7 @@
 #include "ftp_client.h"
 #include "http_body.h"
 #include "http_parse.h"
+#include "iolayer.h"
 #include "limit.h"
 #include "parent.h"
 #include "service.h"
@@ -158,7 +159,7 @@ static void http_close_server(struct http_session *hs)
 	struct client *cl = hs->cl;
 
 	if (cl->srv_sock != OS_BADSOCK)
-		os_sock_close(cl->srv_sock);
+		iolayer_close(cl->srv_sock);
 	cl->srv_sock = OS_BADSOCK;
 	free(hs->srv_host);
 	hs->srv_host = NULL;

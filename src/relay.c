@@ -14,6 +14,11 @@
  * that direction only.  Everything splice-specific sits in one #ifdef
  * section below; elsewhere the relay is plain sockets and os.h.
  *
+ * A side with an I/O layer bound (iolayer.h: TLS) is read and written
+ * through the layer's ops, and the relay never splices when either side
+ * is wrapped.  Bytes a layer already holds are handled before polling:
+ * the socket would not report them.
+ *
  * Termination (limits.md sections 5-8): both directions reach EOF and
  * are flushed -> 0; a reset or other error on one side -> 95 / 96, on both
  * -> 97; a side that closed while data was still buffered for it -> 94;
@@ -26,6 +31,7 @@
  * or thread per connection is needed for either.
  */
 #include "relay.h"
+#include "iolayer.h"
 #include "sockio.h"
 #include "errcode.h"
 
@@ -64,6 +70,7 @@ enum splice_state {
 struct relay_dir {
 	int id;                    /* RELAY_C2S or RELAY_S2C */
 	os_sock_t from, to;
+	const struct iolayer *from_io, *to_io;  /* NULL: plain socket */
 	int from_side, to_side;    /* SIDE_* for the error codes */
 	uint64_t *bytes, *reads;   /* counters in the caller's stats */
 	char *buf;                 /* copy buffer; NULL until data came */
@@ -361,7 +368,11 @@ static void relay_copy_read(struct relay *r, struct relay_dir *d,
 			return;
 		}
 	}
-	n = sockio_recv_once(d->from, d->buf, r->bufsize, 0);
+	if (d->from_io != NULL)
+		n = d->from_io->ops->read(d->from_io->ctx, d->buf,
+					  r->bufsize, 0);
+	else
+		n = sockio_recv_once(d->from, d->buf, r->bufsize, 0);
 	if (n > 0) {
 		d->out = d->buf;
 		d->outlen = (size_t)n;
@@ -377,6 +388,15 @@ static void relay_copy_read(struct relay *r, struct relay_dir *d,
 		relay_saw_eof(r, d, now);
 		return;
 	}
+	if (d->from_io != NULL) {
+		/* the layer took what the socket had (part of a record):
+		 * that is progress, not a stall */
+		if (n == IOLAYER_WANT_READ || n == IOLAYER_WANT_WRITE)
+			r->moved = 1;
+		else
+			r->errs |= d->from_side;
+		return;
+	}
 	if (!relay_err_retry(os_sock_errno()))
 		r->errs |= d->from_side;
 }
@@ -384,7 +404,9 @@ static void relay_copy_read(struct relay *r, struct relay_dir *d,
 static void relay_copy_write(struct relay *r, struct relay_dir *d,
 			     uint64_t now)
 {
-	long n = sockio_send_once(d->to, d->out, d->outlen);
+	long n = d->to_io != NULL ?
+		 d->to_io->ops->write(d->to_io->ctx, d->out, d->outlen) :
+		 sockio_send_once(d->to, d->out, d->outlen);
 
 	if (n > 0) {
 		/* pre-data was never read here: count it as it leaves */
@@ -402,6 +424,11 @@ static void relay_copy_write(struct relay *r, struct relay_dir *d,
 				relay_splice_start(r, d);
 #endif
 		}
+		return;
+	}
+	if (d->to_io != NULL) {
+		if (n != IOLAYER_WANT_READ && n != IOLAYER_WANT_WRITE)
+			relay_fail_write(r, d);
 		return;
 	}
 	if (n < 0 && !relay_err_retry(os_sock_errno()))
@@ -560,10 +587,15 @@ static int relay_round(struct relay *r, int wait, int *idle_wakes)
 	short cl_ev, srv_ev, cl_rev, srv_rev;
 	uint64_t now = os_monotonic_ms();
 	struct relay_dir *c2s = &r->d[RELAY_C2S], *s2c = &r->d[RELAY_S2C];
-	int n;
+	int n, cl_held, srv_held;
 
 	c2s->polled_in = relay_dir_wants_read(r, c2s, now);
 	s2c->polled_in = relay_dir_wants_read(r, s2c, now);
+	/* a layer holding readable bytes: act on them without waiting */
+	cl_held = c2s->polled_in && iolayer_pending(c2s->from_io) > 0;
+	srv_held = s2c->polled_in && iolayer_pending(s2c->from_io) > 0;
+	if (cl_held || srv_held)
+		wait = 0;
 	cl_ev = (short)((c2s->polled_in ? POLLIN : 0) |
 			(relay_dir_pending(s2c) ? POLLOUT : 0));
 	srv_ev = (short)((s2c->polled_in ? POLLIN : 0) |
@@ -589,7 +621,7 @@ static int relay_round(struct relay *r, int wait, int *idle_wakes)
 	n = os_poll(pfd, nfd, wait);
 	if (n < 0)
 		return os_errno_is_intr(os_sock_errno()) ? 0 : ERR_RELAY_POLL;
-	if (n == 0)
+	if (n == 0 && !cl_held && !srv_held)
 		return 0;
 	for (i = 0; i < (int)nfd; i++) {
 		if (pfd[i].revents & POLLNVAL)
@@ -597,6 +629,10 @@ static int relay_round(struct relay *r, int wait, int *idle_wakes)
 	}
 	cl_rev = ci >= 0 ? pfd[ci].revents : 0;
 	srv_rev = si >= 0 ? pfd[si].revents : 0;
+	if (cl_held)
+		cl_rev |= POLLIN;
+	if (srv_held)
+		srv_rev |= POLLIN;
 	r->moved = 0;
 	relay_dir_step(r, c2s, cl_rev, srv_rev);
 	if (!r->code)
@@ -672,6 +708,8 @@ static void relay_dir_init(struct relay_dir *d, int id, os_sock_t from,
 	d->id = id;
 	d->from = from;
 	d->to = to;
+	d->from_io = iolayer_find(from);
+	d->to_io = iolayer_find(to);
 	d->from_side = id == RELAY_C2S ? SIDE_CLIENT : SIDE_SERVER;
 	d->to_side = id == RELAY_C2S ? SIDE_SERVER : SIDE_CLIENT;
 	d->bytes = bytes;
@@ -734,8 +772,10 @@ int relay_tcp(os_sock_t client, os_sock_t server,
 		       &st->bytes_from_server, &st->reads_from_server,
 		       pre_to_client, pre_to_client_len);
 #ifdef RELAY_HAVE_SPLICE
+	/* a wrapped side must see every byte: no splice (either way) */
 	for (i = 0; i < 2; i++)
-		r.d[i].spl = opts->splice ? SPL_COPY : SPL_NEVER;
+		r.d[i].spl = opts->splice && r.d[i].from_io == NULL &&
+			     r.d[i].to_io == NULL ? SPL_COPY : SPL_NEVER;
 #endif
 
 	rc = relay_loop(&r);

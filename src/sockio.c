@@ -6,6 +6,7 @@
  * wake-ups and partial transfers never stretch the total wait.
  */
 #include "sockio.h"
+#include "iolayer.h"
 
 #include <string.h>
 
@@ -73,10 +74,76 @@ static int sockio_retry(void)
 	return os_errno_is_wouldblock(err) || os_errno_is_intr(err);
 }
 
+/* ---- wrapped sockets (iolayer.h) ----------------------------------------
+ * The layer says which way the socket must become ready before it can
+ * go on (a TLS read may need to write, and the reverse). */
+static int sockio_layer_wait(os_sock_t s, long want,
+			     const struct sockio_deadline *dl)
+{
+	int w = sockio_wait(s, want == IOLAYER_WANT_WRITE ? POLLOUT : POLLIN,
+			    dl);
+
+	if (w == 0)
+		return SOCKIO_TIMEOUT;
+	return w < 0 ? SOCKIO_ERROR : 0;
+}
+
+static int sockio_layer_recv(const struct iolayer *io, void *buf, size_t len,
+			     int peek, const struct sockio_deadline *dl)
+{
+	for (;;) {
+		long n = io->ops->read(io->ctx, buf, len, peek);
+		int w;
+
+		if (n >= 0)
+			return (int)n;
+		if (n != IOLAYER_WANT_READ && n != IOLAYER_WANT_WRITE)
+			return SOCKIO_ERROR;
+		w = sockio_layer_wait(io->sock, n, dl);
+		if (w != 0)
+			return w;
+	}
+}
+
+static int sockio_layer_send(const struct iolayer *io, const char *p,
+			     size_t len, const struct sockio_deadline *dl)
+{
+	while (len > 0) {
+		long n = io->ops->write(io->ctx, p, len > INT_MAX ? INT_MAX
+								   : len);
+		int w;
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n != IOLAYER_WANT_READ && n != IOLAYER_WANT_WRITE)
+			return SOCKIO_ERROR;
+		w = sockio_layer_wait(io->sock, n, dl);
+		if (w != 0)
+			return w;
+	}
+	return 0;
+}
+
+int sockio_shutdown_send(os_sock_t s)
+{
+	const struct iolayer *io = iolayer_find(s);
+
+	if (io != NULL && io->ops->shutdown != NULL)
+		io->ops->shutdown(io->ctx);
+#ifdef _WIN32
+	return shutdown(s, SD_SEND);
+#else
+	return shutdown(s, SHUT_WR);
+#endif
+}
+
 /* Wait for data, then one recv() with flags.  Returns bytes, 0 on EOF,
  * SOCKIO_ERROR or SOCKIO_TIMEOUT. */
-static int sockio_recv_wait(os_sock_t s, void *buf, size_t len, int flags,
-			    const struct sockio_deadline *dl)
+static int sockio_plain_recv(os_sock_t s, void *buf, size_t len, int flags,
+			     const struct sockio_deadline *dl)
 {
 #if !defined(_WIN32) && defined(MSG_DONTWAIT)
 	/* recv() here never blocks (MSG_DONTWAIT), so try it before
@@ -104,6 +171,17 @@ static int sockio_recv_wait(os_sock_t s, void *buf, size_t len, int flags,
 		if (!sockio_retry())
 			return SOCKIO_ERROR;
 	}
+}
+
+/* The same through the socket's layer, if it has one. */
+static int sockio_recv_wait(os_sock_t s, void *buf, size_t len, int flags,
+			    const struct sockio_deadline *dl)
+{
+	const struct iolayer *io = iolayer_find(s);
+
+	if (io != NULL)
+		return sockio_layer_recv(io, buf, len, flags & MSG_PEEK, dl);
+	return sockio_plain_recv(s, buf, len, flags, dl);
 }
 
 int sockio_read_some(os_sock_t s, void *buf, size_t len, int timeout_ms)
@@ -139,6 +217,7 @@ int sockio_read_line(os_sock_t s, char *buf, size_t max, size_t *outlen,
 		     int timeout_ms)
 {
 	struct sockio_deadline dl;
+	const struct iolayer *io = iolayer_find(s);
 	size_t have = 0;
 
 	if (outlen)
@@ -164,10 +243,12 @@ int sockio_read_line(os_sock_t s, char *buf, size_t max, size_t *outlen,
 			return n;
 		nl = memchr(buf + have, '\n', (size_t)n);
 		take = nl ? (size_t)(nl - (buf + have)) + 1 : (size_t)n;
-		got = sockio_recv_once(s, buf + have, take, 0);
+		got = io != NULL ? io->ops->read(io->ctx, buf + have, take, 0)
+				 : sockio_recv_once(s, buf + have, take, 0);
 		if (got <= 0) {
-			/* peeked bytes cannot vanish from a stream socket */
-			if (got < 0 && sockio_retry())
+			/* peeked bytes cannot vanish from a stream socket
+			 * (nor from a layer's buffer) */
+			if (got < 0 && io == NULL && sockio_retry())
 				continue;
 			return SOCKIO_ERROR;
 		}
@@ -184,6 +265,7 @@ int sockio_write_all(os_sock_t s, const void *buf, size_t len,
 		     int timeout_ms)
 {
 	struct sockio_deadline dl;
+	const struct iolayer *io;
 	const char *p = buf;
 
 	if (len == 0)
@@ -191,6 +273,9 @@ int sockio_write_all(os_sock_t s, const void *buf, size_t len,
 	if (buf == NULL)
 		return SOCKIO_ERROR;
 	sockio_deadline_set(&dl, timeout_ms);
+	io = iolayer_find(s);
+	if (io != NULL)
+		return sockio_layer_send(io, p, len, &dl);
 	while (len > 0) {
 		long n = sockio_send_once(s, p, len);
 		int w;

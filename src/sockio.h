@@ -8,7 +8,12 @@
  * or non-blocking: the calls poll first and never wait inside recv().
  *
  * Results: a byte count (> 0), or one of the SOCKIO_* codes below.  After
- * SOCKIO_ERROR, os_sock_errno() tells why.
+ * SOCKIO_ERROR, os_sock_errno() tells why (not for a wrapped socket).
+ *
+ * A socket with an I/O layer bound on this thread (iolayer.h, e.g. TLS)
+ * is read and written through the layer by every call below except the
+ * single-call helpers sockio_recv_once / sockio_send_once, which always
+ * touch the socket itself.
  */
 #ifndef PX_SOCKIO_H
 #define PX_SOCKIO_H
@@ -96,14 +101,8 @@ static inline long sockio_send_once(os_sock_t s, const void *buf, size_t len)
 #endif
 }
 
-/* Shut down the sending direction: the peer reads EOF. */
-static inline int sockio_shutdown_send(os_sock_t s)
-{
-#ifdef _WIN32
-	return shutdown(s, SD_SEND);
-#else
-	return shutdown(s, SHUT_WR);
-#endif
-}
+/* Shut down the sending direction: the peer reads EOF.  A wrapped
+ * socket (iolayer.h) first ends its layer's stream. */
+int sockio_shutdown_send(os_sock_t s);
 
 #endif

@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "log.h"
 #include "logformat.h"
+#include "tls.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -434,6 +435,9 @@ struct svc_conf *svc_conf_parse(struct conf_ctx *ctx, int argc, char **argv)
 	sc->backlog = ctx->cur.backlog ? ctx->cur.backlog : 1 + sc->maxconn / 8;
 	stack = STACK_BASE + stack_add;
 	sc->stacksize = (size_t)(stack < STACK_MIN ? STACK_MIN : stack);
+	/* ssl_* in force: TLS contexts are built once, here, per service */
+	if (tls_svc_from_cursor(ctx, &sc->tls) != 0)
+		goto bad;
 	return sc;
 bad:
 	svc_conf_free(sc);
@@ -461,5 +465,6 @@ void svc_conf_free(struct svc_conf *sc)
 		log_sink_unref(sc->log);
 	acl_unref(sc->acl);
 	auth_conf_free(sc->auth);
+	tls_svc_free(sc->tls);
 	free(sc);
 }

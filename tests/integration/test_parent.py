@@ -306,8 +306,11 @@ def test_good_chain_config_is_accepted(run3proxy, tmp_path):
 
 
 def test_tls_parent_is_refused_not_downgraded(run3proxy, tmp_path):
-    """F-PAR-10: a parent that must be reached over TLS is refused at
-    start-up until TLS support exists, never contacted in plain text."""
+    """F-PAR-10: in a build without a TLS library a parent that must be
+    reached over TLS is refused at start-up, never contacted in plain
+    text.  (TLS builds: test_tls.py.)"""
+    if "built-in TLS: OpenSSL" in run3proxy(["-h"]).err:
+        pytest.skip("TLS build: `...s` parents are covered by test_tls.py")
     cfg = tmp_path / "tls.cfg"
     cfg.write_text(
         "allow *\n"
@@ -315,8 +318,8 @@ def test_tls_parent_is_refused_not_downgraded(run3proxy, tmp_path):
         "proxy -i127.0.0.1 -p%d\n" % free_port())
     r = run3proxy([cfg])
     assert r.rc == 1
-    assert "tls.cfg:2: parent type 'connect+s': TLS to parents is not " \
-        "supported by this build yet" in r.err, r.err
+    assert "tls.cfg:2: parent type 'connect+s': this build has no TLS " \
+        "library (OpenSSL)" in r.err, r.err
 
 
 # --------------------------------------------------------------------------
@@ -477,12 +480,12 @@ def test_socks_redirected_to_local_http_with_acl_twice(proxy, tmp_path,
 def test_local_redirection_tcp_and_missing_parser(proxy, tmp_path,
                                                   echo_server):
     """`tcp 0.0.0.0 0` relays to the requested destination after the
-    second ACL pass; a parser this build does not have (ftp) is refused
+    second ACL pass; a parser this build does not have (dns) is refused
     before the SOCKS success reply, with code 30."""
     port = free_port()
     log = tmp_path / "t.log"
     proxy(head(log, "auth iponly\n"
-               "allow * * * 21\nparent 1000 ftp 0.0.0.0 0\n"
+               "allow * * * 21\nparent 1000 dns 0.0.0.0 0\n"
                "allow * * * %d\nparent 1000 tcp 0.0.0.0 0\n"
                "allow * * * %d\n"
                "socks -p%d\n" % (echo_server.port, echo_server.port, port)),

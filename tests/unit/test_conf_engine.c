@@ -223,7 +223,6 @@ static void test_run_refuses_later_features(void **state)
 	(void)state;
 	expect_error("filtermaxsize 1000\n",
 		     "t.cfg:1: 'filtermaxsize' is not supported by this build yet");
-	expect_error("ftppr\n", "service 'ftppr' is not supported by this build yet");
 	expect_error("transparent\n", "needs its plugin");
 }
 

@@ -1,8 +1,8 @@
 /*
  * Unit tests for the pure parts of the FTP client (ftp_client.c): reply
  * assembly (single and multi-line, RFC 959 4.2), PASV/EPSV replies
- * (RFC 959, RFC 2428) and `ls -l` listing lines, with truncated and
- * hostile input.  F-HTTP-12.
+ * (RFC 959, RFC 2428), the PORT/EPRT arguments ftppr reads and `ls -l`
+ * listing lines, with truncated and hostile input.  F-HTTP-12, F-FTP-03.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,6 +149,92 @@ static void test_epsv(void **state)
 		assert_int_equal(ftp_parse_epsv(s, n, &port), -1);
 }
 
+/* ftp_parse_port on an exact-size copy: overreads trip ASan */
+static int port_of(const char *s, size_t n, uint8_t ip[4], uint16_t *port)
+{
+	char *p = malloc(n ? n : 1);
+	int rc;
+
+	memcpy(p, s, n);
+	rc = ftp_parse_port(p, n, ip, port);
+	free(p);
+	return rc;
+}
+
+static int eprt_of(const char *s, size_t n, int *af, uint16_t *port)
+{
+	char *p = malloc(n ? n : 1);
+	int rc;
+
+	memcpy(p, s, n);
+	rc = ftp_parse_eprt(p, n, af, port);
+	free(p);
+	return rc;
+}
+
+/* PORT h1,h2,h3,h4,p1,p2 (RFC 959 4.1.2), as ftppr reads it (F-FTP-03) */
+static void test_port_arg(void **state)
+{
+	static const char *const bad[] = {
+		"", "1,2,3,4,5", "1,2,3,4,5,6,7", "1,2,3,4,0,0",
+		"256,0,0,1,4,1", "1,2,3,4,5,256", "1,2,3,4,5,a",
+		"1,2,3,4,5,6x", "1,,3,4,5,6", "(1,2,3,4,5,6)", "-1,2,3,4,5,6",
+		"1.2.3.4,5,6", "99999999999,0,0,1,4,1"
+	};
+	const char *s;
+	uint8_t ip[4];
+	uint16_t port;
+	size_t i;
+
+	(void)state;
+	s = "127,0,0,1,4,1";
+	assert_int_equal(port_of(s, strlen(s), ip, &port), 0);
+	assert_int_equal(ip[0], 127);
+	assert_int_equal(ip[3], 1);
+	assert_int_equal(port, 1025);
+	s = " 10,1,2,3,255,255 ";
+	assert_int_equal(port_of(s, strlen(s), ip, &port), 0);
+	assert_int_equal(ip[1], 1);
+	assert_int_equal(port, 65535);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(port_of(bad[i], strlen(bad[i]), ip, &port),
+				 -1);
+	s = "10,0,0,1,4,1";
+	for (i = 0; i < strlen(s); i++)
+		assert_int_equal(port_of(s, i, ip, &port), -1);
+}
+
+/* EPRT <d>af<d>addr<d>port<d> (RFC 2428 section 2) */
+static void test_eprt_arg(void **state)
+{
+	static const char *const bad[] = {
+		"", "|", "|1|", "|1|1.2.3.4|", "|1|1.2.3.4|0|", "|3|::1|21|",
+		"|0|::1|21|", "|1||21|", "|1|1.2.3.4|70000|",
+		"|1|1.2.3.4|21", "|1|1.2.3.4|21|x", "|1|host.name|21|",
+		"1|1|1.2.3.4|21|1", "|1!1.2.3.4!21!", " |1|1.2.3.4|21|"
+	};
+	const char *s;
+	uint16_t port;
+	size_t i;
+	int af;
+
+	(void)state;
+	s = "|1|132.235.1.2|6275|";
+	assert_int_equal(eprt_of(s, strlen(s), &af, &port), 0);
+	assert_int_equal(af, 1);
+	assert_int_equal(port, 6275);
+	s = "!2!1080::8:800:200C:417A!5282!";
+	assert_int_equal(eprt_of(s, strlen(s), &af, &port), 0);
+	assert_int_equal(af, 2);
+	assert_int_equal(port, 5282);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(eprt_of(bad[i], strlen(bad[i]), &af, &port),
+				 -1);
+	s = "|1|132.235.1.2|6275|";
+	for (i = 0; i < strlen(s); i++)
+		assert_int_equal(eprt_of(s, i, &af, &port), -1);
+}
+
 static void test_list_lines(void **state)
 {
 	struct ftp_list_entry e;
@@ -190,6 +276,8 @@ int main(void)
 		cmocka_unit_test(test_text_is_bounded),
 		cmocka_unit_test(test_pasv),
 		cmocka_unit_test(test_epsv),
+		cmocka_unit_test(test_port_arg),
+		cmocka_unit_test(test_eprt_arg),
 		cmocka_unit_test(test_list_lines),
 	};
 
