@@ -273,6 +273,26 @@ int net_family(const struct net_addr *a)
 	return a->len == 0 ? AF_UNSPEC : a->ss.ss_family;
 }
 
+/* Same host (family and IP address; ports and scope are ignored). */
+int net_same_host(const struct net_addr *a, const struct net_addr *b)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)&b->ss;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->ss;
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&b->ss;
+
+	if (net_family(a) != net_family(b))
+		return 0;
+	switch (net_family(a)) {
+	case AF_INET:
+		return a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	case AF_INET6:
+		return memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
+	default:
+		return 0;
+	}
+}
+
 /* True for 0.0.0.0, :: and an unset address: "let the OS choose". */
 int net_is_any(const struct net_addr *a)
 {

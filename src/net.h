@@ -39,6 +39,8 @@ void net_set_port(struct net_addr *a, uint16_t port);
 uint16_t net_get_port(const struct net_addr *a);
 int net_family(const struct net_addr *a);
 int net_is_any(const struct net_addr *a);
+/* Same family and IP address (ports ignored); 0 for unset/unix. */
+int net_same_host(const struct net_addr *a, const struct net_addr *b);
 /* Text form of the address only ("1.2.3.4", "2001:db8::1", socket base
  * name for Unix).  Always NUL-terminates. */
 char *net_addr_str(const struct net_addr *a, char *buf, size_t len);

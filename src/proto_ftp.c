@@ -389,12 +389,35 @@ static int ftppr_port(struct ftppr *fp, const char *arg, int eprt)
 	return ftppr_send(fp, "200 OK\r\n") ? FTPPR_REPLY_SEND : FTPPR_NEXT;
 }
 
+/* Accept one connection on the passive data listener.  Only the client's
+ * own host may take it: anyone else who finds the port is turned away
+ * (closed) and the listener keeps waiting, so a stranger can neither
+ * read a download nor inject an upload ("port stealing").  Returns 0
+ * (*cs set), 1 (a stranger was turned away) or -1 (accept failed). */
+static int ftppr_accept_client(struct ftppr *fp, os_sock_t *cs)
+{
+	struct sockaddr_storage ss;
+	os_socklen_t sl = sizeof(ss);
+	struct net_addr peer;
+
+	*cs = accept(fp->data, (struct sockaddr *)&ss, &sl);
+	if (*cs == OS_BADSOCK)
+		return -1;
+	net_from_sockaddr(&peer, (struct sockaddr *)&ss, sl);
+	if (net_same_host(&peer, &fp->cl->cl_peer))
+		return 0;
+	os_sock_close(*cs);
+	*cs = OS_BADSOCK;
+	return 1;
+}
+
 /* The client's data connection: accepted within STRING_LONG in passive
  * mode, already open in active mode.  Returns 0 and the socket in *cs. */
 static int ftppr_client_data(struct ftppr *fp, os_sock_t *cs)
 {
 	uint64_t deadline = os_monotonic_ms() + (uint64_t)fp->to_long;
 	os_pollfd_t p;
+	int rc;
 
 	if (fp->mode == MODE_ACTIVE) {
 		*cs = fp->data;
@@ -414,10 +437,10 @@ static int ftppr_client_data(struct ftppr *fp, os_sock_t *cs)
 			return FTPPR_ACCEPT;
 		if (p.revents == 0)
 			continue;
-		*cs = accept(fp->data, NULL, NULL);
-		if (*cs != OS_BADSOCK)
+		rc = ftppr_accept_client(fp, cs);
+		if (rc == 0)
 			return 0;
-		if (!os_errno_is_wouldblock(os_sock_errno()))
+		if (rc < 0 && !os_errno_is_wouldblock(os_sock_errno()))
 			return FTPPR_ACCEPT;
 	}
 }

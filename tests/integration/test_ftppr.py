@@ -290,3 +290,40 @@ def test_pasv_refused_without_mode(ftppr, ftp_server):
         f.sendcmd("RETR pub/hello.txt")
     f.close()
     wait_rec(log, lambda r: r["err"] == "00829")
+
+
+def test_passive_data_only_from_client_host(ftppr, ftp_server):
+    """F-FTP-03: the proxy's passive data port is taken only by the
+    client's own host.  A stranger (127.0.0.2) who connects first is
+    closed without data; the client's own data connection then gets the
+    file."""
+    import re
+    import socket
+    port, log = ftppr()
+    f = client(port)
+    assert f.login("alice@127.0.0.1:%d" % ftp_server,
+                   "wonderland").startswith("230")
+    f.voidcmd("TYPE I")
+    m = re.search(r"\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)",
+                  f.sendcmd("PASV"))
+    assert m, "no PASV address"
+    dport = int(m.group(5)) * 256 + int(m.group(6))
+    stranger = socket.socket()
+    stranger.settimeout(10)
+    stranger.bind(("127.0.0.2", 0))
+    stranger.connect((LOOP4, dport))
+    own = socket.create_connection((LOOP4, dport), timeout=10)
+    f.putcmd("RETR pub/hello.txt")
+    assert f.getresp().startswith("1")
+    data = b""
+    for _ in range(100):
+        chunk = own.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    own.close()
+    assert data == b"hello over ftppr\n"
+    assert stranger.recv(100) == b""
+    stranger.close()
+    assert f.voidresp().startswith("2")
+    f.quit()
