@@ -29,28 +29,10 @@ int proto_tls_handle(struct client *cl);
 static int
 peek_first(os_sock_t s)
 {
-	uint64_t deadline = os_monotonic_ms() + AUTO_WAIT_MS;
 	unsigned char c;
-	os_pollfd_t p;
-	long n;
 
-	for (;;) {
-		uint64_t now = os_monotonic_ms();
-
-		if (now >= deadline)
-			return -1;
-		p.fd = s;
-		p.events = POLLIN;
-		p.revents = 0;
-		if (os_poll(&p, 1, (int)(deadline - now)) <= 0)
-			return -1;
-		n = sockio_recv_once(s, &c, 1, MSG_PEEK);
-		if (n == 1)
-			return c;
-		/* a spurious wake-up retries; EOF and errors end it */
-		if (n == 0 || !os_errno_is_wouldblock(os_sock_errno()))
-			return -1;
-	}
+	/* through the socket's I/O layer (ssl_serv) when it has one */
+	return sockio_peek(s, &c, 1, AUTO_WAIT_MS) == 1 ? c : -1;
 }
 
 int

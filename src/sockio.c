@@ -194,6 +194,16 @@ int sockio_read_some(os_sock_t s, void *buf, size_t len, int timeout_ms)
 	return sockio_recv_wait(s, buf, len, 0, &dl);
 }
 
+int sockio_peek(os_sock_t s, void *buf, size_t len, int timeout_ms)
+{
+	struct sockio_deadline dl;
+
+	if (buf == NULL || len == 0 || len > INT_MAX)
+		return SOCKIO_ERROR;
+	sockio_deadline_set(&dl, timeout_ms);
+	return sockio_recv_wait(s, buf, len, MSG_PEEK, &dl);
+}
+
 int sockio_read_exact(os_sock_t s, void *buf, size_t len, int timeout_ms)
 {
 	struct sockio_deadline dl;

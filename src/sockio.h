@@ -33,6 +33,9 @@ enum sockio_result {
  * Returns the byte count, SOCKIO_EOF, SOCKIO_ERROR or SOCKIO_TIMEOUT. */
 int sockio_read_some(os_sock_t s, void *buf, size_t len, int timeout_ms);
 
+/* Like sockio_read_some, but the bytes stay queued for the next read. */
+int sockio_peek(os_sock_t s, void *buf, size_t len, int timeout_ms);
+
 /* Read exactly len bytes (1..INT_MAX) within timeout_ms in total.
  * Returns len, SOCKIO_EOF if the peer closed first (the bytes that did
  * arrive are in buf but lost to the caller: a short message is a

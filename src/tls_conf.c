@@ -159,10 +159,10 @@ static int tls_apply(struct conf_ctx *ctx, const struct tls_cmd_row *row,
 		free(t->str[row->field]);
 		t->str[row->field] = NULL;
 		/* without an argument the setting goes back to unset */
-		if (argc > 1 && (t->str[row->field] =
-				 conf_strdup(ctx, argv[1])) == NULL)
-			return 1;
-		return 0;
+		if (argc < 2)
+			return 0;
+		t->str[row->field] = conf_strdup(ctx, argv[1]);
+		return t->str[row->field] == NULL;
 	case K_MODE:
 		if (argc < 2) {
 			t->client_mode = 0;
@@ -251,8 +251,10 @@ static int tls_settings_copy(struct tls_settings *dst,
 	memset(dst->str, 0, sizeof(dst->str));
 	dst->alpn = NULL;
 	for (i = 0; i < TLS_STR_COUNT; i++) {
-		if (src->str[i] != NULL &&
-		    (dst->str[i] = strdup(src->str[i])) == NULL)
+		if (src->str[i] == NULL)
+			continue;
+		dst->str[i] = strdup(src->str[i]);
+		if (dst->str[i] == NULL)
 			goto bad;
 	}
 	if (src->alpn_len > 0) {

@@ -148,11 +148,18 @@ static int tlso_client_setup(SSL_CTX *c, const struct tls_settings *s,
 void *tlsb_ctx_new(const struct tls_settings *s, int server, char *err,
 		   size_t errlen)
 {
-	SSL_CTX *c = SSL_CTX_new(server ? TLS_server_method()
-					: TLS_client_method());
 	const char *what = "cannot create a TLS context";
+	SSL_CTX *c;
 	int rc;
 
+	/* The process may exit while workers are inside SSL calls: the
+	 * library must not tear its global state down in an exit handler
+	 * under them.  The first initialisation decides, and this is the
+	 * first library call of the process. */
+#ifdef OPENSSL_INIT_NO_ATEXIT
+	OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, NULL);
+#endif
+	c = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 	if (c == NULL) {
 		tlso_error(err, errlen, what);
 		return NULL;

@@ -14,7 +14,7 @@ cd "$here"
 jobs=$(nproc 2>/dev/null || echo 2)
 
 packages=(build-essential cmake pkg-config libcmocka-dev python3-pytest
-	gcc-mingw-w64-x86-64 libcrypt-dev libmd-dev
+	gcc-mingw-w64-x86-64 libcrypt-dev libmd-dev libssl-dev
 	curl wget openssl proxychains4 python3-pyftpdlib python3-aiosmtpd bind9-dnsutils
 	procps
 	dante-server tinyproxy microsocks)
