@@ -68,6 +68,22 @@ void iolayer_close(os_sock_t s)
 	os_sock_close(s);
 }
 
+int iolayer_detach(os_sock_t s, struct iolayer *out)
+{
+	int i;
+
+	for (i = 0; i < iol_n; i++) {
+		if (iol_tab[i].sock != s)
+			continue;
+		*out = iol_tab[i];
+		iol_tab[i] = iol_tab[iol_n - 1];
+		memset(&iol_tab[iol_n - 1], 0, sizeof(iol_tab[0]));
+		iol_n--;
+		return 0;
+	}
+	return -1;
+}
+
 int iolayer_count(void)
 {
 	return iol_n;

@@ -70,6 +70,17 @@ void iolayer_release(os_sock_t s);
 void iolayer_close(os_sock_t s);
 /* Layers bound on this thread (for tests). */
 int iolayer_count(void);
+/* Take the layer of s out of the table without freeing it (*out gets
+ * it).  Returns 0, or -1 when s has no layer. */
+int iolayer_detach(os_sock_t s, struct iolayer *out);
+
+/* Give len bytes back to s: the next reads of s on this thread return
+ * them before anything the socket (or its layer) holds.  For a handler
+ * that read ahead and hands the stream to another parser (an HTTP
+ * CONNECT redirected locally with the tunnel's first bytes already in
+ * the head buffer).  The bytes are copied.  A layer already bound to s
+ * keeps working under them.  Returns 0 or -1 (no memory, table full). */
+int iolayer_unread(os_sock_t s, const void *data, size_t len);
 
 /* The ops, with the layer's pending bytes as a hint for poll loops. */
 static inline size_t iolayer_pending(const struct iolayer *io)

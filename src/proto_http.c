@@ -955,8 +955,18 @@ static int http_tunnel(struct http_session *hs, struct http_req *rq)
 			     sizeof(http_established) - 1, hs->to_short) != 0)
 		return PXE_HTTP_SEND_CLIENT;
 	rq->replied = 1;
-	if (http_flush_pending(&hs->cin, cl->srv_sock, hs->to_short) != 0)
+	if (cl->redirect != NULL) {
+		/* a local redirection: the parser taking the tunnel reads
+		 * the bytes that came with the CONNECT head first */
+		if (hs->cin.len != 0 &&
+		    iolayer_unread(cl->cl_sock, http_in_data(&hs->cin),
+				   hs->cin.len) != 0)
+			return PXE_HTTP_NOMEM;
+		http_in_consume(&hs->cin, hs->cin.len);
+	} else if (http_flush_pending(&hs->cin, cl->srv_sock,
+				      hs->to_short) != 0) {
 		return PXE_HTTP_SEND_SERVER;
+	}
 	return client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
 }
 

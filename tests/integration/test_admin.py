@@ -266,3 +266,23 @@ def test_local_redirection_from_http_connect(proxy, tmp_path):
             s.sendall(b"GET " + page + b" HTTP/1.0\r\n\r\n")
             ans = recv_all(s)
         assert ans.startswith(b"HTTP/1.0 %d " % want), ans[:300]
+
+
+def test_redirected_connect_keeps_bytes_sent_with_the_head(proxy, tmp_path):
+    """F-PAR-06: a client that sends its first request in the same write
+    as the CONNECT head (no wait for the 200) still has it read by the
+    parser the tunnel is redirected to."""
+    port, fake = free_port(), free_port()
+    log = tmp_path / "a.log"
+    proxy(head_cfg(log, "allow * * * %d HTTP_CONNECT\n"
+                   "parent 1000 admin 0.0.0.0 0\n"
+                   "allow * * * * ADMIN\nproxy -p%d\n" % (fake, port)),
+          wait_ports=[port])
+    with connect(port) as s:
+        s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n"
+                  b"Host: 127.0.0.1:%d\r\n\r\nGET /C HTTP/1.0\r\n\r\n"
+                  % (fake, fake))
+        ans = recv_all(s)
+    assert ans.startswith(b"HTTP/1.0 200"), ans[:300]
+    tunnel = ans.split(b"\r\n\r\n", 1)[1]
+    assert tunnel.startswith(b"HTTP/1.0 200 "), ans[:300]

@@ -285,6 +285,68 @@ static void test_sockio_uses_layer(void **state)
 	close(fds[1]);
 }
 
+/* ---- bytes given back (iolayer_unread) ---------------------------------- */
+
+/* Plain socket: the saved bytes come first, then the socket's; peeking
+ * (read_line) does not consume them; writes go straight through. */
+static void test_unread_plain(void **state)
+{
+	int fds[2];
+	char line[64];
+	size_t n = 0;
+	unsigned char raw[8];
+
+	(void)state;
+	tcp_pair(fds);
+	assert_int_equal(iolayer_unread(fds[0], "GET /\nab", 8), 0);
+	assert_int_equal(iolayer_count(), 1);
+	assert_int_equal(send(fds[1], "cd\n", 3, 0), 3);
+	assert_int_equal(sockio_read_line(fds[0], line, sizeof(line), &n,
+					  TIMEOUT_MS), 6);
+	assert_string_equal(line, "GET /\n");
+	assert_int_equal(sockio_read_line(fds[0], line, sizeof(line), &n,
+					  TIMEOUT_MS), 5);
+	assert_string_equal(line, "abcd\n");
+	assert_int_equal(sockio_read_some(fds[0], line, 3, 50),
+			 SOCKIO_TIMEOUT);
+	assert_int_equal(sockio_write_all(fds[0], "ok", 2, TIMEOUT_MS), 0);
+	assert_int_equal(read_full(fds[1], raw, 2), 2);
+	assert_memory_equal(raw, "ok", 2);
+	iolayer_close(fds[0]);
+	assert_int_equal(iolayer_count(), 0);
+	close(fds[1]);
+}
+
+/* Over a layer (TLS in real use): the saved bytes come first, then the
+ * layer's; writes and shutdown still go through the layer, which is
+ * freed once, with the socket. */
+static void test_unread_over_layer(void **state)
+{
+	int fds[2], shut = 0, frees = 0;
+	unsigned char wire[] = "xyz", raw[4];
+	char buf[8];
+
+	(void)state;
+	tcp_pair(fds);
+	assert_int_equal(xor_bind(fds[0], &shut, &frees), 0);
+	assert_int_equal(iolayer_unread(fds[0], "abc", 3), 0);
+	assert_int_equal(iolayer_count(), 1);
+	xor_buf(wire, 3);
+	assert_int_equal(send(fds[1], wire, 3, 0), 3);
+	assert_int_equal(sockio_read_exact(fds[0], buf, 6, TIMEOUT_MS), 6);
+	assert_memory_equal(buf, "abcxyz", 6);
+	assert_int_equal(sockio_write_all(fds[0], "hi", 2, TIMEOUT_MS), 0);
+	assert_int_equal(read_full(fds[1], raw, 2), 2);
+	xor_buf(raw, 2);
+	assert_memory_equal(raw, "hi", 2);
+	assert_int_equal(sockio_shutdown_send(fds[0]), 0);
+	assert_int_equal(shut, 1);
+	iolayer_close(fds[0]);
+	assert_int_equal(frees, 1);
+	assert_int_equal(iolayer_count(), 0);
+	close(fds[1]);
+}
+
 /* ---- the relay with one side wrapped ----------------------------------- */
 
 struct relay_run {
@@ -404,6 +466,8 @@ int main(void)
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_binding_is_per_thread),
 		cmocka_unit_test(test_sockio_uses_layer),
+		cmocka_unit_test(test_unread_plain),
+		cmocka_unit_test(test_unread_over_layer),
 		cmocka_unit_test(test_relay_wrapped_side_no_splice),
 	};
 
