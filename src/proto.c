@@ -18,6 +18,7 @@ int proto_ftp_handle(struct client *cl);
 int proto_tls_handle(struct client *cl);
 int proto_auto_handle(struct client *cl);
 int proto_admin_handle(struct client *cl);
+int proto_dns_handle(struct client *cl);
 void proto_udppm_run(struct service *svc);
 void proto_dns_run(struct service *svc);
 
@@ -32,7 +33,8 @@ static const struct proto protos[] = {
 	{ "tlspr",  "TLSPR", 1443, SOCK_STREAM, 0, proto_tls_handle,   NULL },
 	{ "auto",   "AUTO",  8080, SOCK_STREAM, 0, proto_auto_handle,  NULL },
 	{ "admin",  "ADMIN", 80,   SOCK_STREAM, 0, proto_admin_handle, NULL },
-	{ "dnspr",  "DNSPR", 53,   SOCK_DGRAM,  0, NULL,     proto_dns_run },
+	{ "dnspr",  "DNSPR", 53,   SOCK_DGRAM,  0, proto_dns_handle,
+	  proto_dns_run },
 	{ "tcppm",  "TCPPM", 0,    SOCK_STREAM, 1, proto_tcppm_handle, NULL },
 	{ "udppm",  "UDPPM", 0,    SOCK_DGRAM,  1, NULL,    proto_udppm_run },
 };

@@ -18,6 +18,9 @@
  *   - failing all that: NXDOMAIN (888, or the socket error of the
  *     forwarding attempt).
  * %T is "<qtype 4 hex>/<name>/<address>".
+ * A TCP stream handed over by a local redirection (`parent 1000 dns
+ * 0.0.0.0 0`) is served by proto_dns_handle with the same steps, DNS
+ * over TCP framing, one record per query.
  *
  * Workers hold a count in the run loop's table; the loop waits for it to
  * drop to zero before returning (the socket is closed after that), and
@@ -31,6 +34,7 @@
 #include "os.h"
 #include "resolve.h"
 #include "service.h"
+#include "sockio.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,12 +62,25 @@ struct dns_job {
 	uint8_t msg[];               /* min(len, DNS_MAX_QUERY + 1) bytes */
 };
 
+/* The answer goes back the way the query came: a datagram from the
+ * service socket, or, on a stream, after its two-byte length. */
 static void send_reply(struct client *cl, const uint8_t *buf, size_t len)
 {
-	long n = sendto(cl->svc->sock, (const char *)buf, len, 0,
-			(const struct sockaddr *)&cl->cl_peer.ss,
-			cl->cl_peer.len);
+	long n;
 
+	if (cl->cl_sock != OS_BADSOCK) {
+		int to = svc_timeout_ms(cl->gen, TO_STRING_SHORT);
+		uint8_t lenb[2];
+
+		lenb[0] = (uint8_t)(len >> 8);
+		lenb[1] = (uint8_t)len;
+		if (sockio_write_all(cl->cl_sock, lenb, 2, to) == 0 &&
+		    sockio_write_all(cl->cl_sock, buf, len, to) == 0)
+			cl->stats.bytes_from_server += len + 2;
+		return;
+	}
+	n = sendto(cl->svc->sock, (const char *)buf, len, 0,
+		   (const struct sockaddr *)&cl->cl_peer.ss, cl->cl_peer.len);
 	if (n > 0)
 		cl->stats.bytes_from_server += (uint64_t)n;
 }
@@ -282,6 +299,55 @@ static void dispatch(struct service *svc, int *pending, const uint8_t *buf,
 		os_atomic_dec(pending);
 		free(job);
 	}
+}
+
+/* DNS over a stream (two-byte length, then the message; RFC 1035
+ * 4.2.2): a TCP connection handed to dnspr by a local redirection
+ * (`parent 1000 dns 0.0.0.0 0`, parent.md 6).  Queries are answered in
+ * turn, each with its own record, until the client closes, stays silent
+ * for the STRING_LONG timeout, sends a bad length or is denied. */
+#define DNS_STREAM_MAX_QUERIES 64
+
+static int dns_stream_query(struct client *cl, uint8_t *msg, int *len)
+{
+	int to = svc_timeout_ms(cl->gen, TO_STRING_LONG);
+	uint8_t lenb[2];
+	int rc = sockio_read_exact(cl->cl_sock, lenb, 2, to);
+
+	if (rc == SOCKIO_EOF || rc == SOCKIO_TIMEOUT)
+		return 1;                  /* the client is done */
+	if (rc != 2)
+		return DNSPR_TCP_LEN;
+	*len = (lenb[0] << 8) | lenb[1];
+	if (*len < DNS_MIN_QUERY)
+		return DNSPR_SHORT;
+	if (*len > DNS_MAX_QUERY)
+		return DNSPR_LONG;
+	rc = sockio_read_exact(cl->cl_sock, msg, (size_t)*len, to);
+	return rc == *len ? 0 : DNSPR_TCP_BODY;
+}
+
+int proto_dns_handle(struct client *cl)
+{
+	uint8_t msg[DNS_MAX_QUERY];
+	int i, len = 0, rc = 0;
+
+	for (i = 0; i < DNS_STREAM_MAX_QUERIES; i++) {
+		rc = dns_stream_query(cl, msg, &len);
+		if (rc == 1)
+			return 0;
+		if (rc != 0)
+			return rc;
+		free(cl->req.host);
+		memset(&cl->req, 0, sizeof(cl->req));
+		cl->req.command = OP_DNSRESOLVE;
+		cl->req.port = 53;
+		rc = handle_query(cl, msg, (size_t)len);
+		client_log(cl, rc);
+		if (rc >= ERR_ACL_DENY && rc <= ERR_LIMIT)
+			return rc;          /* denied: no answer, and no more */
+	}
+	return rc;
 }
 
 struct dns_loop {

@@ -23,6 +23,7 @@ import pwd
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -477,15 +478,12 @@ def test_socks_redirected_to_local_http_with_acl_twice(proxy, tmp_path,
     assert len(origin.requests) == 1
 
 
-def test_local_redirection_tcp_and_missing_parser(proxy, tmp_path,
-                                                  echo_server):
-    """`tcp 0.0.0.0 0` relays to the requested destination after the
-    second ACL pass; a parser this build does not have (dns) is refused
-    before the SOCKS success reply, with code 30."""
+def test_local_redirection_tcp(proxy, tmp_path, echo_server):
+    """F-PAR-06: `tcp 0.0.0.0 0` relays to the requested destination
+    after the second ACL pass."""
     port = free_port()
     log = tmp_path / "t.log"
     proxy(head(log, "auth iponly\n"
-               "allow * * * 21\nparent 1000 dns 0.0.0.0 0\n"
                "allow * * * %d\nparent 1000 tcp 0.0.0.0 0\n"
                "allow * * * %d\n"
                "socks -p%d\n" % (echo_server.port, echo_server.port, port)),
@@ -495,10 +493,54 @@ def test_local_redirection_tcp_and_missing_parser(proxy, tmp_path,
         assert rep.code == 0
         s.sendall(b"redirected")
         assert recv_exact(s, 10) == b"redirected"
-    s, rep = socks5_open(port, LOOP4, 21)
+
+
+def _dns_query(name, qid):
+    q = b"".join(bytes([len(p)]) + p.encode() for p in name.split("."))
+    return (struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + q +
+            b"\0" + struct.pack("!HH", 1, 1))
+
+
+def test_local_redirection_into_dns(proxy, tmp_path):
+    """F-PAR-06, F-DNS-07: `dns 0.0.0.0 0` hands a SOCKS stream to the
+    dnspr parser, which answers DNS over TCP (two-byte length) from
+    nsrecord, one record per query.  The second ACL pass needs an ACE
+    for DNSRESOLVE: without one (second service) the query gets no
+    answer and code 3."""
+    port, port2 = free_port(), free_port()
+    log = tmp_path / "d.log"
+    redirect = "allow * * * 53 CONNECT\nparent 1000 dns 0.0.0.0 0\n"
+    proxy(head(log, "nscache 1024\nnsrecord www.example.test 10.1.2.3\n"
+               "auth iponly\n"
+               + redirect + "allow * * * * DNSRESOLVE\nsocks -p%d\n"
+               "flush\n" % port + redirect + "socks -p%d\n" % port2),
+          wait_ports=[port, port2])
+    s, rep = socks5_open(port, LOOP4, 53)
     with s:
-        assert rep.code != 0
-    wait_rec(log, lambda r: r["err"] == "00030" and ":21" in r["text"])
+        assert rep.code == 0
+        for qid in (0x1234, 0x1235):
+            q = _dns_query("www.example.test", qid)
+            s.sendall(struct.pack("!H", len(q)) + q)
+            n = struct.unpack("!H", recv_exact(s, 2))[0]
+            ans = recv_exact(s, n)
+            assert ans[:2] == struct.pack("!H", qid)
+            assert ans[6:8] == b"\0\1"           # one answer
+            assert ans.endswith(bytes([10, 1, 2, 3]))
+    recs = wait_until(lambda: [r for r in records(log)
+                               if "www.example.test" in r["text"]][1:] and
+                      [r for r in records(log)
+                       if "www.example.test" in r["text"]], 10,
+                      what="two DNS records")
+    assert len(recs) == 2 and all(r["err"] == "00000" for r in recs)
+    assert all(r["svc"] == "SOCK5" for r in recs)
+    s, rep = socks5_open(port2, LOOP4, 53)
+    with s:
+        assert rep.code == 0
+        q = _dns_query("www.example.test", 9)
+        s.sendall(struct.pack("!H", len(q)) + q)
+        s.settimeout(10)
+        assert s.recv(100) == b""
+    wait_rec(log, lambda r: r["err"] == "00003")
 
 
 # --------------------------------------------------------------------------
