@@ -18,6 +18,7 @@
 #include "os.h"
 #include "parent.h"
 #include "proxyproto.h"
+#include "radius.h"
 #include "resolve.h"
 #include "service.h"
 #include "sockio.h"
@@ -115,7 +116,10 @@ void client_log(struct client *cl, int err)
 	size_t n;
 
 	cl->logged = 1;
-	if (sc->log != NULL && !cl->nolog) {
+	if (log_sink_is_radius(sc->log)) {
+		/* logging.md 1.4/1.5: a Stop instead of text, even with nolog */
+		radius_acct(cl, RADIUS_ACCT_STOP);
+	} else if (sc->log != NULL && !cl->nolog) {
 		memset(&rec, 0, sizeof(rec));
 		os_realtime(&rec.now);
 		rec.duration_ms = now - cl->start_ms;

@@ -66,6 +66,7 @@ struct client {
 	struct credentials cred;
 	struct relay_stats stats;
 	uint64_t start_ms;           /* monotonic, for %D */
+	char acct_sid[48];           /* RADIUS Acct-Session-Id; "" unset */
 	int hops;                    /* %h */
 	int conn_errno;              /* socket error of the last failed
 					client_connect(), 0 if none */

@@ -271,6 +271,7 @@ void conf_gen_unref(struct conf_gen *g)
 	free(g->monitors);
 	free(g->config_path);
 	free(g->logformat);
+	log_archiver_free(g->archiver);
 	if (g->log)
 		log_sink_unref(g->log);
 	users_free(g->users);

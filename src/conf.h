@@ -68,6 +68,7 @@ struct conf_gen {
 	char *config_path;                   /* re-read on reload */
 	int maxseg;
 	int rotate;                          /* rotated files to keep */
+	struct log_archiver *archiver;       /* `archiver`, or NULL */
 	struct log_sink *log;                /* global `log` target, or NULL */
 	char *logformat;                     /* current default format */
 	struct svc_conf **svcs;              /* every service, config order */

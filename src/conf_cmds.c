@@ -376,22 +376,25 @@ static int cmd_log(struct conf_ctx *ctx, int argc, char **argv)
 		s = log_sink_stdout();
 	} else if (strcmp(argv[1], "/dev/null") == 0) {
 		s = NULL;
-	} else if (argv[1][0] == '&' || strcmp(argv[1], "radius") == 0) {
+	} else if (argv[1][0] == '&') {
 		return cmd_later(ctx, argc, argv);
+	} else if (strcmp(argv[1], "radius") == 0) {
+		if (!radius_available()) {
+			conf_error(ctx, "log radius: this build has no MD5 "
+				   "(libmd), so no RADIUS");
+			return 1;
+		}
+		s = log_sink_radius();
 	} else if (argv[1][0] == '@') {
 		if (ctx->mode == CONF_RUN)
 			s = log_sink_syslog(argv[1] + 1);
-	} else {
-		if (argc > 2 && ctx->mode == CONF_RUN)
-			conf_warning(ctx, "log: rotation is not supported by "
-				     "this build yet; logging without it");
-		if (ctx->mode == CONF_RUN) {
-			s = log_sink_file(argv[1], err, sizeof(err));
-			if (s == NULL) {
-				conf_error(ctx, "log: cannot open %s: %s",
-					   argv[1], err);
-				return 1;
-			}
+	} else if (ctx->mode == CONF_RUN) {
+		s = log_sink_file_rotating(argv[1], argc > 2 ? argv[2] : NULL,
+					   err, sizeof(err));
+		if (s == NULL) {
+			conf_error(ctx, "log: cannot open %s: %s", argv[1],
+				   err);
+			return 1;
 		}
 	}
 	if (g->log)
@@ -425,6 +428,18 @@ static int cmd_rotate(struct conf_ctx *ctx, int argc, char **argv)
 		v = 0;
 	}
 	ctx->gen->rotate = (int)v;
+	return 0;
+}
+
+/* archiver EXT CMD [ARGS...] (config.md 4.4, F-LOG-05) */
+static int cmd_archiver(struct conf_ctx *ctx, int argc, char **argv)
+{
+	struct log_archiver *a = log_archiver_new(argc - 1, argv + 1);
+
+	if (a == NULL)
+		return 21;
+	log_archiver_free(ctx->gen->archiver);
+	ctx->gen->archiver = a;
 	return 0;
 }
 
@@ -527,7 +542,7 @@ static const struct conf_cmd builtin[] = {
 	{ "logformat", 2, 2, cmd_logformat, NULL },
 	{ "rotate", 2, 2, cmd_rotate, NULL },
 	{ "logdump", 2, 3, cmd_logdump, NULL },
-	LATER("archiver", 3, 0),
+	{ "archiver", 3, 0, cmd_archiver, NULL },
 	/* access control */
 	{ "flush", 1, 1, acl_cmd_flush, NULL },
 	{ "nolog", 1, 1, acl_cmd_nolog, NULL },

@@ -16,6 +16,35 @@ struct log_sink;
 struct log_sink *log_sink_stdout(void);
 /* Append-mode file.  Returns NULL with a reason in err. */
 struct log_sink *log_sink_file(const char *path, char *err, size_t errlen);
+/* `log PATTERN [ROT]` (logging.md 2, F-LOG-02/03): a file whose name is
+ * PATTERN expanded for the current period (rot: C/H/D/W/M/Y, NULL or
+ * anything else = none).  A new period switches to a new file, checked
+ * at each write and by log_sink_tick(). */
+struct log_sink *log_sink_file_rotating(const char *pattern, const char *rot,
+					char *err, size_t errlen);
+/* `log radius` (logging.md 1.4): writes no text; client.c asks
+ * log_sink_is_radius() and sends RADIUS accounting instead. */
+struct log_sink *log_sink_radius(void);
+int log_sink_is_radius(const struct log_sink *s);
+
+/* `archiver EXT CMD ARGS...` (F-LOG-05): argv holds CMD and ARGS. */
+struct log_archiver {
+	char *ext;
+	int argc;
+	char **argv;
+};
+
+/* NULL or one from log_archiver_new(argv = EXT CMD ARGS...). */
+struct log_archiver *log_archiver_new(int argc, char **argv);
+void log_archiver_free(struct log_archiver *a);
+
+/* Main thread, once a second (cli.md 3 step 6): switches an idle file
+ * sink to a new period, then, after any switch and if rotate > 0,
+ * deletes the file (or archive, with an archiver) of `rotate` periods
+ * ago and starts the archiver (a may be NULL) without waiting for it;
+ * finished archivers are reaped here too.  s may be NULL. */
+void log_sink_tick(struct log_sink *s, int rotate,
+		   const struct log_archiver *a);
 struct log_sink *log_sink_syslog(const char *ident);
 void log_sink_ref(struct log_sink *s);
 void log_sink_unref(struct log_sink *s);

@@ -15,6 +15,7 @@
 #include "http_parse.h"
 #include "service.h"
 #include "sockio.h"
+#include "starttls.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -308,14 +309,22 @@ int mail_login_apply(struct client *cl, const struct mail_login *lg)
 	return 0;
 }
 
+int mail_starttls_enabled(const struct mail_session *ms)
+{
+	return ms->mp->starttls != STARTTLS_NONE && !ms->cl->conf->no_starttls;
+}
+
 /* Greeting, then commands until the client logs in or leaves. */
 static int client_phase(struct mail_session *ms)
 {
 	os_sock_t s = ms->cl->cl_sock;
+	const char *greeting = ms->mp->greeting;
 	size_t raw;
 	int n, i, rc;
 
-	if (mail_send(s, ms->mp->greeting, ms->to_short) != 0)
+	if (mail_starttls_enabled(ms) && ms->mp->greeting_tls != NULL)
+		greeting = ms->mp->greeting_tls;
+	if (mail_send(s, greeting, ms->to_short) != 0)
 		return ms->mp->err_greeting;
 	for (i = 0; i < MAIL_CMDS_MAX; i++) {
 		n = mail_getline(s, ms->line, sizeof(ms->line), &raw,
@@ -368,6 +377,11 @@ int mail_run(struct client *cl, const struct mail_proto *mp)
 		rc = 0;
 	else if (rc == MAIL_LOGGED_IN)
 		rc = server_phase(ms, &relaying);
+	else if (rc == MAIL_STARTTLS) {
+		/* the client now speaks TLS: no plain error reply fits */
+		relaying = 1;
+		rc = proto_tls_starttls(cl, mp->starttls);
+	}
 	/* the error reply only while the proxy still speaks for itself:
 	 * once relaying, the stream belongs to the server */
 	if (!relaying && ((rc >= 1 && rc <= 99) ||

@@ -108,11 +108,15 @@ struct mail_session;
 enum mail_step {
 	MAIL_NEXT = -1000,     /* read the next command */
 	MAIL_LOGGED_IN,        /* ms->login is complete: connect */
-	MAIL_END               /* the client said goodbye: end with 0 */
+	MAIL_END,              /* the client said goodbye: end with 0 */
+	MAIL_STARTTLS          /* the client was told to start TLS: hand
+				  the session to tlspr (services.md 9.3) */
 };
 
 struct mail_proto {
 	const char *greeting;      /* sent first */
+	const char *greeting_tls;  /* instead, when STARTTLS is enabled */
+	int starttls;              /* enum starttls_proto of the hand-off */
 	uint16_t port;             /* default destination port */
 	int err_greeting;          /* code when the greeting cannot be sent */
 	int err_line;              /* code for a failed or overlong line */
@@ -148,6 +152,9 @@ struct mail_session {
  * of pop3p, smtpp and imapp.  Returns 0 or an errcode.h / protocol
  * code for client_finish. */
 int mail_run(struct client *cl, const struct mail_proto *mp);
+
+/* STARTTLS/STLS is offered and handed to tlspr (F-MAIL-06): unless -x. */
+int mail_starttls_enabled(const struct mail_session *ms);
 
 /* Parse login text of len bytes for ms with the service's delimchar,
  * -u and -h.  Returns 0 or a mail_login_result. */

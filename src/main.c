@@ -298,6 +298,9 @@ static void main_loop(struct runtime *rt)
 			reload(rt);
 		}
 		limit_tick(rt->gen, time(NULL));
+		if (rt->gen != NULL)   /* rotation, even when idle */
+			log_sink_tick(rt->gen->log, rt->gen->rotate,
+				      rt->gen->archiver);
 		if (os_monotonic_ms() - last_monitor >= MONITOR_EVERY_MS) {
 			last_monitor = os_monotonic_ms();
 			if (monitors_changed(rt))

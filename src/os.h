@@ -139,4 +139,10 @@ long os_lookup_gid(const char *name);
 int os_set_uid(long uid);
 int os_set_gid(long gid);
 
+/* Start `cmd` through the shell without waiting (the log archiver).
+ * Returns a handle >= 0, or -1.  os_spawn_reap() returns 1 once the
+ * process has ended (and releases the handle), 0 while it runs. */
+long os_spawn_shell(const char *cmd);
+int os_spawn_reap(long handle);
+
 #endif

@@ -630,3 +630,32 @@ int os_random_bytes(void *buf, size_t n)
 	return random_from_device(p, n);
 #endif
 }
+
+/* ---- background commands (log archiver) ----------------------------------- */
+
+#include <spawn.h>
+extern char **environ;
+
+/* posix_spawn, not fork: the process has many threads and big heaps. */
+long os_spawn_shell(const char *cmd)
+{
+	char *argv[4];
+	pid_t pid;
+
+	argv[0] = (char *)"sh";
+	argv[1] = (char *)"-c";
+	argv[2] = (char *)cmd;
+	argv[3] = NULL;
+	if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) != 0)
+		return -1;
+	return (long)pid;
+}
+
+int os_spawn_reap(long handle)
+{
+	int st;
+	pid_t r = waitpid((pid_t)handle, &st, WNOHANG);
+
+	/* -1: already reaped elsewhere (ECHILD) - nothing left to wait for */
+	return r == 0 ? 0 : 1;
+}

@@ -366,3 +366,38 @@ int os_set_gid(long gid)
 	(void)gid;
 	return -1;
 }
+
+/* ---- background commands (log archiver) ----------------------------------- */
+
+long os_spawn_shell(const char *cmd)
+{
+	STARTUPINFOA si;
+	PROCESS_INFORMATION pi;
+	char *line;
+	size_t n = strlen(cmd) + 8;
+
+	line = malloc(n);
+	if (line == NULL)
+		return -1;
+	snprintf(line, n, "cmd /c %s", cmd);
+	memset(&si, 0, sizeof(si));
+	si.cb = sizeof(si);
+	if (!CreateProcessA(NULL, line, NULL, NULL, FALSE, CREATE_NO_WINDOW,
+			    NULL, NULL, &si, &pi)) {
+		free(line);
+		return -1;
+	}
+	free(line);
+	CloseHandle(pi.hThread);
+	return (long)(intptr_t)pi.hProcess;
+}
+
+int os_spawn_reap(long handle)
+{
+	HANDLE h = (HANDLE)(intptr_t)handle;
+
+	if (WaitForSingleObject(h, 0) == WAIT_TIMEOUT)
+		return 0;
+	CloseHandle(h);
+	return 1;
+}

@@ -9,11 +9,12 @@
  * server offers, and relays the rest, so the server's tagged answer to
  * the login reaches the client.
  *
- * STARTTLS needs the tlspr hand-off (services.md 9.3), which this build
- * does not have: it is not advertised (as with -x).
+ * The greeting and CAPABILITY announce STARTTLS, and STARTTLS hands the
+ * session to tlspr in IMAP mode (services.md 9.3, F-MAIL-06), unless -x.
  */
 #include "mailproxy.h"
 #include "client.h"
+#include "starttls.h"
 
 #include <string.h>
 
@@ -184,10 +185,16 @@ static int imap_command(struct mail_session *ms, char *line, size_t len,
 	}
 	if (mail_prefix(cmd, "CAPABILITY"))
 		return mail_sendf(s, ms->to_short,
-				  "* CAPABILITY IMAP4rev1 AUTH=PLAIN "
+				  "* CAPABILITY IMAP4rev1%s AUTH=PLAIN "
 				  "AUTH=LOGIN\r\n%s OK CAPABILITY completed\r\n",
+				  mail_starttls_enabled(ms) ? " STARTTLS" : "",
 				  ms->tag)
 			   ? IMAP_ERR_LINE : MAIL_NEXT;
+	if (mail_starttls_enabled(ms) && mail_prefix(cmd, "STARTTLS") &&
+	    cmd[8] == '\0')
+		return mail_sendf(s, ms->to_short,
+				  "%s OK Begin TLS negotiation\r\n", ms->tag)
+			   ? IMAP_ERR_LINE : MAIL_STARTTLS;
 	if (mail_prefix(cmd, "LOGIN "))
 		return imap_login_cmd(ms, cmd + 6);
 	if (mail_prefix(cmd, "AUTHENTICATE PLAIN") &&
@@ -334,6 +341,9 @@ static void imap_deny(struct mail_session *ms, int err)
 static const struct mail_proto imap = {
 	.greeting = "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=LOGIN] "
 		    "IMAP4rev1 Proxy Ready\r\n",
+	.greeting_tls = "* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN "
+			"AUTH=LOGIN] IMAP4rev1 Proxy Ready\r\n",
+	.starttls = STARTTLS_IMAP,
 	.port = 143,
 	.err_greeting = IMAP_ERR_GREETING_SEND,
 	.err_line = IMAP_ERR_LINE,

@@ -6,11 +6,12 @@
  * sends `USER user` and relays the rest (the server's answer to USER,
  * PASS and the mailbox session).  The session skeleton is mailproxy.c.
  *
- * STLS/CAPA: STARTTLS needs the tlspr hand-off (services.md 9.3), which
- * this build does not have, so they are answered as with -x.
+ * CAPA announces STLS and STLS hands the session to tlspr in POP3 mode
+ * (services.md 9.3, F-MAIL-06), unless -x.
  */
 #include "mailproxy.h"
 #include "client.h"
+#include "starttls.h"
 
 #include <string.h>
 
@@ -40,6 +41,14 @@ static int pop3_command(struct mail_session *ms, char *line, size_t len,
 			mail_send(s, "+OK\r\n", ms->to_short);
 			return MAIL_END;
 		}
+		if (mail_starttls_enabled(ms) && mail_prefix(line, "CAPA"))
+			return mail_send(s, "+OK Capability list follows\r\n"
+					    "STLS\r\n.\r\n", ms->to_short)
+				   ? POP3_ERR_LINE : MAIL_NEXT;
+		if (mail_starttls_enabled(ms) && mail_prefix(line, "STLS"))
+			return mail_send(s, "+OK Begin TLS negotiation\r\n",
+					 ms->to_short)
+				   ? POP3_ERR_LINE : MAIL_STARTTLS;
 		if (mail_send(s, "-ERR need USER first\r\n", ms->to_short))
 			return POP3_ERR_LINE;
 		return MAIL_NEXT;
@@ -78,6 +87,7 @@ static void pop3_deny(struct mail_session *ms, int err)
 
 static const struct mail_proto pop3 = {
 	.greeting = "+OK Proxy\r\n",
+	.starttls = STARTTLS_POP3,
 	.port = 110,
 	.err_greeting = POP3_ERR_GREETING_SEND,
 	.err_line = POP3_ERR_LINE,

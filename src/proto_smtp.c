@@ -9,14 +9,15 @@
  * that does not authenticate goes to the default host: its first other
  * command is replayed to the server after EHLO.
  *
- * STARTTLS needs the tlspr hand-off (services.md 9.3), which this build
- * does not have: it is not advertised (as with -x).
+ * EHLO announces STARTTLS and STARTTLS hands the session to tlspr in
+ * SMTP mode (services.md 9.3, F-MAIL-06), unless -x.
  */
 #include "mailproxy.h"
 #include "client.h"
 #include "errcode.h"
 #include "net.h"
 #include "service.h"
+#include "starttls.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -167,10 +168,16 @@ static int smtp_command(struct mail_session *ms, char *line, size_t len,
 		return mail_send(s, "250 Proxy\r\n", ms->to_short)
 			   ? SMTP_ERR_LINE : MAIL_NEXT;
 	if (mail_prefix(line, "EHLO"))
-		return mail_send(s, "250-Proxy\r\n250-AUTH PLAIN LOGIN\r\n"
-				    "250-8BITMIME\r\n250 DSN\r\n",
-				 ms->to_short)
+		return mail_sendf(s, ms->to_short, "250-Proxy\r\n"
+				  "250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n"
+				  "%s250 DSN\r\n", mail_starttls_enabled(ms)
+				  ? "250-STARTTLS\r\n" : "")
 			   ? SMTP_ERR_LINE : MAIL_NEXT;
+	if (mail_starttls_enabled(ms) && mail_prefix(line, "STARTTLS") &&
+	    line[8] == '\0')
+		return mail_send(s, "220 2.0.0 Ready to start TLS\r\n",
+				 ms->to_short)
+			   ? SMTP_ERR_LINE : MAIL_STARTTLS;
 	if (mail_prefix(line, "AUTH LOGIN") &&
 	    (line[10] == '\0' || line[10] == ' '))
 		return smtp_auth_login(ms, line[10] ? line + 11 : "");
@@ -282,6 +289,7 @@ static void smtp_deny(struct mail_session *ms, int err)
 
 static const struct mail_proto smtp = {
 	.greeting = "220 Proxy\r\n",
+	.starttls = STARTTLS_SMTP,
 	.port = 587,
 	.err_greeting = SMTP_ERR_GREETING_SEND,
 	.err_line = SMTP_ERR_LINE,

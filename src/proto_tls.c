@@ -5,8 +5,12 @@
  * destination host name from its server_name extension, authorizes and
  * connects as CONNECT, forwards the hello (in two writes with -s, the
  * SNI split) and relays.  With -c2 the server's first record must be a
- * ServerHello.  The same handler serves a `parent ... tls 0.0.0.0 0`
- * local redirection (parent.md 6) and the `auto` service.
+ * ServerHello; -c3/-c4 also watch for certificates (tls_certcheck.c).
+ * With -Ximap/-Xpop3/-Xsmtp, or when pop3p/smtpp/imapp hand a session
+ * over, a plain-text STARTTLS prefix comes first on both sides
+ * (starttls.c, F-TLSPR-04, F-MAIL-06).  The same handler serves a
+ * `parent ... tls 0.0.0.0 0` local redirection (parent.md 6) and the
+ * `auto` service.
  *
  * Owns only per-connection state on the worker thread: no lock.
  */
@@ -15,6 +19,8 @@
 #include "resolve.h"
 #include "service.h"
 #include "sockio.h"
+#include "starttls.h"
+#include "tls_certcheck.h"
 #include "tls_hello.h"
 
 #include <stdlib.h>
@@ -30,6 +36,7 @@ struct tls_conn {
 	uint8_t *buf;            /* TLS_RECORD_HEADER + TLS_RECORD_MAX_WIRE */
 	size_t n;                /* bytes read from the client */
 	int parsed;              /* hello holds a valid ClientHello */
+	int starttls;            /* enum starttls_proto, NONE for plain */
 	struct tls_hello hello;
 };
 
@@ -111,6 +118,9 @@ choose_dest(struct tls_conn *tc)
 	struct client *cl = tc->cl;
 	const struct svc_conf *sc = cl->conf;
 	const char *sni = tc->parsed ? tc->hello.host : "";
+	uint16_t defport = tc->starttls != STARTTLS_NONE
+				   ? starttls_default_port(tc->starttls)
+				   : TLS_DEFAULT_PORT;
 	char *name;
 
 	if (dest_known(cl)) {
@@ -122,13 +132,13 @@ choose_dest(struct tls_conn *tc)
 			return ERR_HOST_NOT_FOUND;
 	} else if (*sni == '\0') {
 		cl->req.port = sc->default_port_opt ? sc->default_port_opt
-						    : TLS_DEFAULT_PORT;
+						    : defport;
 		if (sc->default_host == NULL || *sc->default_host == '\0')
 			return ERR_HOST_NOT_FOUND;
 		return default_dest(cl);
 	} else {
 		cl->req.port = sc->default_port_opt ? sc->default_port_opt
-						    : TLS_DEFAULT_PORT;
+						    : defport;
 	}
 	name = strdup(sni);
 	if (name == NULL)
@@ -164,14 +174,15 @@ send_hello(struct tls_conn *tc)
 }
 
 /* -c2 (F-TLSPR-02): the server's first record must carry a ServerHello;
- * it is passed on to the client before the relay starts. */
+ * it is passed on to the client before the relay starts (with pass 0
+ * the -c3/-c4 checks pass it on once it is judged). */
 static int
-check_server(struct tls_conn *tc)
+check_server(struct tls_conn *tc, size_t *rec_len, int *version, int pass)
 {
 	struct client *cl = tc->cl;
 	int tmo = svc_timeout_ms(cl->gen, TO_STRING_SHORT);
 	size_t len;
-	int r, version;
+	int r;
 
 	r = sockio_read_exact(cl->srv_sock, tc->buf, TLS_RECORD_HEADER, tmo);
 	if (r <= 0)
@@ -190,14 +201,32 @@ check_server(struct tls_conn *tc)
 	} else {
 		len = 0;
 	}
-	r = tls_server_hello_check(tc->buf, TLS_RECORD_HEADER + len, &version);
-	if (r != 0)
+	r = tls_server_hello_check(tc->buf, TLS_RECORD_HEADER + len, version);
+	*rec_len = TLS_RECORD_HEADER + len;
+	if (r != 0 || !pass)
 		return r;
 	if (sockio_write_all(cl->cl_sock, tc->buf, TLS_RECORD_HEADER + len,
 			     tmo) != 0)
 		return ERR_TLS_CLIENT_SEND;
 	cl->stats.bytes_from_server += TLS_RECORD_HEADER + len;
 	return 0;
+}
+
+/* -c2 and up, after the hello went to the server. */
+static int
+check_levels(struct tls_conn *tc)
+{
+	int level = tc->cl->conf->check_level;
+	size_t rec_len = 0;
+	int version = 0, rc;
+
+	if (level < 2)
+		return 0;
+	rc = check_server(tc, &rec_len, &version, level < 3);
+	if (rc != 0 || level < 3)
+		return rc;
+	return tls_cert_check(tc->cl, level, version, tc->buf, rec_len,
+			      tc->buf);
 }
 
 static void
@@ -238,21 +267,27 @@ tls_serve(struct tls_conn *tc)
 	/* the hello is read: a parser the ACL redirects to would miss it */
 	if (rc == 0 && cl->redirect != NULL)
 		rc = ERR_REDIRECT_DATA;
+	/* services.md 9.1 step 7: the server starts TLS before it can
+	 * take the hello */
+	if (rc == 0 && tc->starttls != STARTTLS_NONE)
+		rc = starttls_server(cl, tc->starttls);
 	if (rc == 0)
 		rc = send_hello(tc);
-	if (rc == 0 && level >= 2)
-		rc = check_server(tc);
+	if (rc == 0)
+		rc = check_levels(tc);
 	return rc;
 }
 
-int
-proto_tls_handle(struct client *cl)
+/* tlspr proper; the client's plain phase, if any, is over. */
+static int
+tls_run(struct client *cl, int starttls)
 {
 	struct tls_conn tc;
 	int rc;
 
 	memset(&tc, 0, sizeof(tc));
 	tc.cl = cl;
+	tc.starttls = starttls;
 	tc.buf = malloc(TLS_RECORD_HEADER + TLS_RECORD_MAX_WIRE);
 	if (tc.buf == NULL)
 		return ERR_NOMEM;
@@ -261,4 +296,24 @@ proto_tls_handle(struct client *cl)
 	if (rc != 0)
 		return rc;
 	return client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
+}
+
+int
+proto_tls_starttls(struct client *cl, int proto)
+{
+	return tls_run(cl, proto);
+}
+
+int
+proto_tls_handle(struct client *cl)
+{
+	int mode = cl->conf->starttls, quit = 0, rc;
+
+	/* -X: play the mail server until the client asks for TLS */
+	if (mode != STARTTLS_NONE) {
+		rc = starttls_client(cl, mode, &quit);
+		if (rc != 0 || quit)
+			return rc;
+	}
+	return tls_run(cl, mode);
 }

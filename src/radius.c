@@ -5,8 +5,9 @@
  *
  * Owns struct radius_conf (one per generation, immutable once built).
  * It does not own the client: radius_auth() reads the request's fields
- * and may set cl->ext_addr, nothing else.  RADIUS accounting (`log
- * radius`, F-LOG-08) is not here.
+ * and may set cl->ext_addr and cl->acct_sid, nothing else.  The
+ * packet helpers shared with accounting (radius_acct.c) are the
+ * radius_put_info(), radius_md5() and radius_exchange() below.
  *
  * Locking: none.  The configuration is read-only after the config run;
  * each call uses its own socket and heap buffers.
@@ -64,6 +65,13 @@ md5_3(uint8_t out[16], const void *a, size_t na, const void *b, size_t nb,
 	memset(out, 0, 16);
 	return -1;
 #endif
+}
+
+int
+radius_md5(uint8_t out[16], const void *a, size_t na, const void *b,
+	   size_t nb)
+{
+	return md5_3(out, a, na, b, nb, "", 0);
 }
 
 /* ---- the Access-Request (RFC 2865 section 4.1) ---------------------------- */
@@ -170,6 +178,51 @@ put_password(struct pkt *k, const char *pw, const char *secret,
 	pwhash_wipe(hidden, sizeof(hidden));
 }
 
+/* acl-auth.md 5: everything but the password, in 3proxy's order. */
+static void
+put_info(struct pkt *k, const struct radius_req_info *in)
+{
+	put_u32(k, RA_SERVICE_TYPE, RADIUS_SERVICE_AUTHENTICATE_ONLY);
+	put_str(k, RA_ACCT_SESSION_ID, in->session_id);
+	put_u32(k, RA_NAS_PORT_TYPE, RADIUS_PORT_TYPE_VIRTUAL);
+	put_u32(k, RA_NAS_PORT, in->nas_port);
+	put_addr(k, RA_NAS_IP_ADDRESS, RA_NAS_IPV6_ADDRESS, in->nas);
+	put_str(k, RA_NAS_IDENTIFIER, in->nas_id);
+	put_addr(k, RA_FRAMED_IP_ADDRESS, RA_FRAMED_IPV6_ADDRESS, in->peer);
+	put_str(k, RA_CALLED_STATION_ID, in->called);
+	/* acl-auth.md 5: operation bits << 8, whatever the man page says */
+	put_u32(k, RA_LOGIN_SERVICE, in->login_service);
+	put_u32(k, RA_LOGIN_TCP_PORT, in->login_port);
+	put_addr(k, RA_LOGIN_IP_HOST, RA_LOGIN_IPV6_HOST, in->target);
+	put_str(k, RA_USER_NAME, in->user);
+}
+
+int
+radius_put_info(uint8_t *out, size_t cap, size_t *len,
+		const struct radius_req_info *in)
+{
+	struct pkt k = { out, cap, *len, 0 };
+
+	put_info(&k, in);
+	if (k.bad)
+		return -1;
+	*len = k.len;
+	return 0;
+}
+
+int
+radius_put_u32(uint8_t *out, size_t cap, size_t *len, uint8_t type,
+	       uint32_t v)
+{
+	struct pkt k = { out, cap, *len, 0 };
+
+	put_u32(&k, type, v);
+	if (k.bad)
+		return -1;
+	*len = k.len;
+	return 0;
+}
+
 int
 radius_build_request(const struct radius_req_info *in, const char *secret,
 		     uint8_t id, const uint8_t reqauth[RADIUS_AUTH_LEN],
@@ -183,19 +236,7 @@ radius_build_request(const struct radius_req_info *in, const char *secret,
 	out[0] = RADIUS_ACCESS_REQUEST;
 	out[1] = id;
 	memcpy(out + 4, reqauth, RADIUS_AUTH_LEN);
-	put_u32(&k, RA_SERVICE_TYPE, RADIUS_SERVICE_AUTHENTICATE_ONLY);
-	put_str(&k, RA_ACCT_SESSION_ID, in->session_id);
-	put_u32(&k, RA_NAS_PORT_TYPE, RADIUS_PORT_TYPE_VIRTUAL);
-	put_u32(&k, RA_NAS_PORT, in->nas_port);
-	put_addr(&k, RA_NAS_IP_ADDRESS, RA_NAS_IPV6_ADDRESS, in->nas);
-	put_str(&k, RA_NAS_IDENTIFIER, in->nas_id);
-	put_addr(&k, RA_FRAMED_IP_ADDRESS, RA_FRAMED_IPV6_ADDRESS, in->peer);
-	put_str(&k, RA_CALLED_STATION_ID, in->called);
-	/* acl-auth.md 5: operation bits << 8, whatever the man page says */
-	put_u32(&k, RA_LOGIN_SERVICE, in->login_service);
-	put_u32(&k, RA_LOGIN_TCP_PORT, in->login_port);
-	put_addr(&k, RA_LOGIN_IP_HOST, RA_LOGIN_IPV6_HOST, in->target);
-	put_str(&k, RA_USER_NAME, in->user);
+	put_info(&k, in);
 	put_password(&k, in->password, secret, reqauth);
 	if (k.bad || k.len > RADIUS_PACKET_MAX)
 		return -1;
@@ -292,10 +333,34 @@ walk_attrs(const uint8_t *p, size_t len, struct radius_reply *r)
 	return 0;
 }
 
+static int
+parse_answer(const uint8_t *p, size_t n, uint8_t id,
+	     const uint8_t reqauth[RADIUS_AUTH_LEN], const char *secret,
+	     int acct, struct radius_reply *out);
+
 int
 radius_parse_reply(const uint8_t *p, size_t n, uint8_t id,
 		   const uint8_t reqauth[RADIUS_AUTH_LEN], const char *secret,
 		   struct radius_reply *out)
+{
+	return parse_answer(p, n, id, reqauth, secret, 0, out);
+}
+
+int
+radius_parse_acct_reply(const uint8_t *p, size_t n, uint8_t id,
+			const uint8_t reqauth[RADIUS_AUTH_LEN],
+			const char *secret)
+{
+	struct radius_reply r;
+
+	return parse_answer(p, n, id, reqauth, secret, 1, &r);
+}
+
+/* acct: only an Accounting-Response (RFC 2866 4.2) is an answer. */
+static int
+parse_answer(const uint8_t *p, size_t n, uint8_t id,
+	     const uint8_t reqauth[RADIUS_AUTH_LEN], const char *secret,
+	     int acct, struct radius_reply *out)
 {
 	struct radius_reply r;
 	uint8_t want[16];
@@ -308,7 +373,8 @@ radius_parse_reply(const uint8_t *p, size_t n, uint8_t id,
 	/* RFC 2865 3: shorter than Length = discard; longer = padding */
 	if (len < RADIUS_HDR_LEN || len > n || len > RADIUS_PACKET_MAX)
 		return -1;
-	if (p[0] != RADIUS_ACCESS_ACCEPT && p[0] != RADIUS_ACCESS_REJECT &&
+	if (acct ? p[0] != RADIUS_ACCOUNTING_RESPONSE :
+	    p[0] != RADIUS_ACCESS_ACCEPT && p[0] != RADIUS_ACCESS_REJECT &&
 	    p[0] != RADIUS_ACCESS_CHALLENGE)
 		return -1;
 	memset(&r, 0, sizeof(r));
@@ -361,21 +427,25 @@ ask_server(const struct radius_server *srv, const uint8_t *req, size_t len,
 	   const char *secret, int timeout_ms, uint8_t *buf,
 	   struct radius_reply *r)
 {
+	struct net_addr to = srv->addr;
+	int acct = req[0] == RADIUS_ACCOUNTING_REQUEST;
 	uint64_t deadline = os_monotonic_ms() + (uint64_t)timeout_ms;
 	os_pollfd_t pfd;
 	os_sock_t s;
 	long n;
 	int rc = -1;
 
-	s = socket(net_family(&srv->addr), SOCK_DGRAM, 0);
+	/* logging.md 1.4: accounting port = auth port + 1 */
+	if (acct)
+		net_set_port(&to, (uint16_t)(net_get_port(&to) + 1));
+	s = socket(net_family(&to), SOCK_DGRAM, 0);
 	if (s == OS_BADSOCK)
 		return -1;
 	/* connected, so only the server's datagrams reach us */
 	if ((srv->local.len != 0 &&
 	     bind(s, (const struct sockaddr *)&srv->local.ss,
 		  srv->local.len) != 0) ||
-	    connect(s, (const struct sockaddr *)&srv->addr.ss,
-		    srv->addr.len) != 0 ||
+	    connect(s, (const struct sockaddr *)&to.ss, to.len) != 0 ||
 	    os_sock_nonblock(s, 1) != 0 ||
 	    sockio_send_once(s, req, len) != (long)len)
 		goto out;
@@ -397,8 +467,8 @@ ask_server(const struct radius_server *srv, const uint8_t *req, size_t len,
 				continue;
 			break;      /* port unreachable: next server */
 		}
-		if (radius_parse_reply(buf, (size_t)n, req[1], req + 4, secret,
-				       r) == 0) {
+		if (parse_answer(buf, (size_t)n, req[1], req + 4, secret, acct,
+				 r) == 0) {
 			rc = 0;
 			break;
 		}
@@ -409,28 +479,32 @@ out:
 }
 
 /* Acct-Session-Id: "<start sec>.<start msec>.<thread id>" (acl-auth 5);
- * the wall-clock start is derived from the monotonic start time. */
-static void
-session_id(const struct client *cl, char *buf, size_t len)
+ * the wall-clock start is derived from the monotonic start time.  Kept
+ * in the client so the accounting Start and Stop carry the same one. */
+static const char *
+session_id(struct client *cl)
 {
 	struct timespec ts;
 	uint64_t wall, age;
 
+	if (cl->acct_sid[0] != '\0')
+		return cl->acct_sid;
 	os_realtime(&ts);
 	wall = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	age = os_monotonic_ms() - cl->start_ms;
 	if (age < wall)
 		wall -= age;
-	snprintf(buf, len, "%llu.%03u.%lu",
+	snprintf(cl->acct_sid, sizeof(cl->acct_sid), "%llu.%03u.%lu",
 		 (unsigned long long)(wall / 1000), (unsigned)(wall % 1000),
 		 os_thread_id());
+	return cl->acct_sid;
 }
 
-static void
-request_info(const struct client *cl, struct radius_req_info *in,
-	     const char *sid)
+void
+radius_client_info(struct client *cl, struct radius_req_info *in)
 {
 	const struct svc_conf *sc = cl->conf;
+	const char *sid = session_id(cl);
 
 	memset(in, 0, sizeof(*in));
 	in->user = cl->cred.user;
@@ -448,48 +522,59 @@ request_info(const struct client *cl, struct radius_req_info *in,
 }
 
 int
+radius_exchange(const struct radius_conf *rc, const uint8_t *req,
+		size_t len, int timeout_ms, struct radius_reply *r)
+{
+	uint8_t *buf = malloc(RADIUS_PACKET_MAX);
+	int i, rcode = -1;
+
+	if (buf == NULL)
+		return -1;
+	for (i = 0; i < rc->nservers && rcode != 0; i++)
+		rcode = ask_server(&rc->srv[i], req, len, rc->secret,
+				   timeout_ms, buf, r);
+	free(buf);
+	return rcode;
+}
+
+int
 radius_auth(struct client *cl)
 {
 	const struct radius_conf *rc = cl->gen ? cl->gen->radius : NULL;
 	struct radius_req_info in;
 	struct radius_reply r;
-	uint8_t *req = NULL, *buf = NULL, rnd[1 + RADIUS_AUTH_LEN];
-	char sid[64];
+	uint8_t *req = NULL, rnd[1 + RADIUS_AUTH_LEN];
 	size_t len;
-	int i, result = ERR_AUTH_NOUSER;
+	int result = ERR_AUTH_NOUSER;
 
 	if (cl->cred.user == NULL || cl->cred.password == NULL ||
 	    rc == NULL || rc->nservers == 0)
 		return ERR_AUTH_NOUSER;
 	req = malloc(REQ_CAP);
-	buf = malloc(RADIUS_PACKET_MAX);
-	if (req == NULL || buf == NULL)
+	if (req == NULL)
 		goto out;
 	/* RFC 2865 3: the Request Authenticator must be unpredictable */
 	if (os_random_bytes(rnd, sizeof(rnd)) != 0) {
 		log_diag("radius: no random source: request not sent");
 		goto out;
 	}
-	session_id(cl, sid, sizeof(sid));
-	request_info(cl, &in, sid);
+	radius_client_info(cl, &in);
 	if (radius_build_request(&in, rc->secret, rnd[0], rnd + 1, req,
 				 REQ_CAP, &len) != 0)
 		goto out;
-	for (i = 0; i < rc->nservers; i++) {
-		if (ask_server(&rc->srv[i], req, len, rc->secret,
-			       svc_timeout_ms(cl->gen, TO_BYTE_LONG), buf,
-			       &r) != 0)
-			continue;
+	if (radius_exchange(rc, req, len, svc_timeout_ms(cl->gen, TO_BYTE_LONG),
+			    &r) == 0) {
 		result = radius_reply_result(&r);
 		if (result == 0 && r.framed.len != 0)
 			cl->ext_addr = r.framed;   /* F-AUTH-14 */
-		break;
 	}
+	/* logging.md 1.4: with `log radius`, a success starts accounting */
+	if (result == 0 && cl->conf && log_sink_is_radius(cl->conf->log))
+		radius_acct(cl, RADIUS_ACCT_START);
 out:
 	if (req != NULL)
 		pwhash_wipe(req, REQ_CAP);
 	free(req);
-	free(buf);
 	return result;
 }
 

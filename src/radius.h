@@ -37,7 +37,8 @@ struct conf_ctx;
 /* Packet codes (RFC 2865 section 3). */
 enum radius_code {
 	RADIUS_ACCESS_REQUEST = 1, RADIUS_ACCESS_ACCEPT = 2,
-	RADIUS_ACCESS_REJECT = 3, RADIUS_ACCESS_CHALLENGE = 11
+	RADIUS_ACCESS_REJECT = 3, RADIUS_ACCOUNTING_REQUEST = 4,
+	RADIUS_ACCOUNTING_RESPONSE = 5, RADIUS_ACCESS_CHALLENGE = 11
 };
 
 /* Attribute types used here (RFC 2865, 2869, 3162, 6911). */
@@ -46,7 +47,11 @@ enum radius_attr {
 	RA_NAS_PORT = 5, RA_SERVICE_TYPE = 6, RA_FRAMED_IP_ADDRESS = 8,
 	RA_LOGIN_IP_HOST = 14, RA_LOGIN_SERVICE = 15, RA_LOGIN_TCP_PORT = 16,
 	RA_REPLY_MESSAGE = 18, RA_CALLED_STATION_ID = 30,
-	RA_NAS_IDENTIFIER = 32, RA_ACCT_SESSION_ID = 44,
+	RA_NAS_IDENTIFIER = 32, RA_ACCT_STATUS_TYPE = 40,
+	RA_ACCT_INPUT_OCTETS = 42, RA_ACCT_OUTPUT_OCTETS = 43,
+	RA_ACCT_SESSION_ID = 44, RA_ACCT_SESSION_TIME = 46,
+	RA_ACCT_INPUT_PACKETS = 47, RA_ACCT_OUTPUT_PACKETS = 48,
+	RA_ACCT_INPUT_GIGAWORDS = 52, RA_ACCT_OUTPUT_GIGAWORDS = 53,
 	RA_NAS_PORT_TYPE = 61, RA_NAS_IPV6_ADDRESS = 95,
 	RA_LOGIN_IPV6_HOST = 98, RA_FRAMED_IPV6_ADDRESS = 168
 };
@@ -124,6 +129,56 @@ int radius_parse_reply(const uint8_t *p, size_t n, uint8_t id,
  * Access-Accept; for anything else the number leading its Reply-Message
  * when there is one (1..999999), else ERR_AUTH_NOUSER (4). */
 int radius_reply_result(const struct radius_reply *r);
+
+/* Accounting-Request (RFC 2866, `log radius`, logging.md 1.4, F-LOG-08):
+ * Acct-Status-Type values, what a request says, and the pure builder.
+ * The Request Authenticator is MD5(Code+ID+Length+16 zero octets+
+ * Attributes+Secret) (RFC 2866 3). */
+enum radius_acct_status { RADIUS_ACCT_START = 1, RADIUS_ACCT_STOP = 2 };
+
+struct radius_acct_info {
+	const struct radius_req_info *req;   /* password is not sent */
+	int status;                          /* enum radius_acct_status */
+	uint64_t in_octets, out_octets;      /* from server / from client */
+	uint64_t in_packets, out_packets;    /* read calls per side */
+	uint32_t session_time;               /* seconds */
+};
+
+/* Write an Accounting-Request with identifier id into out (cap bytes);
+ * a Stop carries the counters (octets > 2^32-1 with Gigawords).
+ * Returns 0 and the length in *len, or -1 (no room, no MD5). */
+int radius_build_acct(const struct radius_acct_info *a, const char *secret,
+		      uint8_t id, uint8_t *out, size_t cap, size_t *len);
+
+/* Verify an Accounting-Response to the request with identifier id and
+ * Request Authenticator reqauth (RFC 2866 3).  0 if valid, else -1. */
+int radius_parse_acct_reply(const uint8_t *p, size_t n, uint8_t id,
+			    const uint8_t reqauth[RADIUS_AUTH_LEN],
+			    const char *secret);
+
+/* Send an Accounting-Request of the given status for a client (worker
+ * thread) to the generation's servers in turn (accounting port = auth
+ * port + 1) until one answers validly; each waits BYTE_LONG.  Failures
+ * are reported with log_diag() and otherwise ignored. */
+void radius_acct(struct client *cl, int status);
+
+/* ---- shared by radius.c and radius_acct.c ---- */
+/* MD5(a + b); 0, or -1 without MD5. */
+int radius_md5(uint8_t out[16], const void *a, size_t na, const void *b,
+	       size_t nb);
+/* Append the acl-auth.md 5 attributes except User-Password (or one
+ * 32-bit attribute) at out + *len; -1 if they do not fit in cap. */
+int radius_put_info(uint8_t *out, size_t cap, size_t *len,
+		    const struct radius_req_info *in);
+int radius_put_u32(uint8_t *out, size_t cap, size_t *len, uint8_t type,
+		   uint32_t v);
+/* What a client's request says (Acct-Session-Id kept in cl). */
+void radius_client_info(struct client *cl, struct radius_req_info *in);
+/* Send req (len bytes) to each server in turn until one answers with a
+ * verified reply (an Accounting-Response for an Accounting-Request, on
+ * the port after the auth port).  0 with *r set, or -1. */
+int radius_exchange(const struct radius_conf *rc, const uint8_t *req,
+		    size_t len, int timeout_ms, struct radius_reply *r);
 
 /* The `auth radius` step for a client (worker thread): needs a user name
  * and a password, asks the generation's servers in turn (each given the

@@ -55,6 +55,7 @@ struct svc_conf {
 	int check_level;             /* -c */
 	int single_packet;           /* udppm -s */
 	int no_starttls;             /* -x */
+	int starttls;                /* -X: enum starttls_proto, 0 none */
 	char *default_host;          /* -h */
 	uint16_t default_port_opt;   /* -P */
 	char *target_host;           /* tcppm/udppm positional */

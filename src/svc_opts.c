@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "log.h"
 #include "logformat.h"
+#include "starttls.h"
 #include "tls.h"
 
 #include <stdlib.h>
@@ -247,11 +248,11 @@ static int parse_option(struct conf_ctx *ctx, struct svc_conf *sc, int argc,
 		return 0;
 	case 'c':
 		sc->check_level = *v ? atoi(v) : 1;
-		/* F-TLSPR-02: levels 3 and 4 (certificate checks) are not
-		 * implemented; refused rather than weakened to 2 */
-		if (sc->check_level > 2) {
-			conf_error(ctx, "%s: check level '%s' is not supported "
-				   "by this build (0, 1 or 2)", sc->cmdname, a);
+		/* F-TLSPR-02: 0..4; a level outside is refused rather than
+		 * silently weakened or strengthened */
+		if (sc->check_level < 0 || sc->check_level > 4) {
+			conf_error(ctx, "%s: invalid check level '%s' "
+				   "(0 to 4)", sc->cmdname, a);
 			return -1;
 		}
 		return 0;
@@ -259,13 +260,11 @@ static int parse_option(struct conf_ctx *ctx, struct svc_conf *sc, int argc,
 		sc->no_starttls = 1;
 		return 0;
 	case 'X':
-		if (strcmp(v, "imap") && strcmp(v, "pop3") && strcmp(v, "smtp"))
+		/* F-TLSPR-04: the STARTTLS prefix tlspr speaks first */
+		if (starttls_proto_parse(v) == STARTTLS_NONE)
 			break;
-		/* F-TLSPR-04: refused rather than ignored, so a config that
-		 * relies on it does not run as a plain SNI proxy */
-		conf_error(ctx, "%s: STARTTLS mode '%s' is not supported by "
-			   "this build", sc->cmdname, a);
-		return -1;
+		sc->starttls = starttls_proto_parse(v);
+		return 0;
 	case 'F': {
 		struct net_addr fa;
 

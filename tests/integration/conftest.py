@@ -89,6 +89,31 @@ def wait_until(pred, timeout=5.0, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+def split_records(path, fields):
+    """The records of a log written with a '|'-separated logformat, as
+    dicts keyed by ``fields`` (lines of another shape are skipped)."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in text.splitlines():
+        parts = line.split("|", len(fields) - 1)
+        if len(parts) == len(fields):
+            out.append(dict(zip(fields, parts)))
+    return out
+
+
+def wait_split_record(path, fields, pred, timeout=10.0):
+    """The first record of ``path`` for which ``pred`` is true; fail
+    (showing the log) after ``timeout``."""
+    return wait_until(
+        lambda: next((r for r in split_records(path, fields) if pred(r)),
+                     None), timeout,
+        what=lambda: "a matching record in %s:\n%s"
+        % (path, path.read_text() if path.exists() else "-"))
+
+
 def free_port(host=LOOP4, kind=socket.SOCK_STREAM):
     """A port that was free a moment ago (bind port 0, read it, close)."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -11,7 +11,8 @@ import socket
 import struct
 import time
 
-from conftest import LOOP4, connect, recv_exact, wait_until
+from conftest import (LOOP4, connect, recv_exact, split_records,
+                      wait_split_record)
 
 # A log format that is easy to split: fields joined by '|'.
 LOGFORMAT = "G%N|%E|%U|%C|%c|%R|%r|%Q|%q|%n|%O|%I|%T"
@@ -34,24 +35,12 @@ def socks_cfg(port, opts="", head="", log=None):
 # --------------------------------------------------------------------------
 
 def log_records(path):
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return []
-    recs = []
-    for line in text.splitlines():
-        parts = line.split("|", len(LOG_FIELDS) - 1)
-        if len(parts) == len(LOG_FIELDS):
-            recs.append(dict(zip(LOG_FIELDS, parts)))
-    return recs
+    return split_records(path, LOG_FIELDS)
 
 
 def wait_record(path, pred, timeout=10.0):
     """The first record in ``path`` for which ``pred`` is true."""
-    return wait_until(
-        lambda: next((r for r in log_records(path) if pred(r)), None),
-        timeout, what=lambda: "a matching record in %s:\n%s" % (
-            path, path.read_text() if path.exists() else "-"))
+    return wait_split_record(path, LOG_FIELDS, pred, timeout)
 
 
 def client_record(path, sock_or_port, timeout=10.0):

@@ -11,7 +11,8 @@ import io
 
 import pytest
 
-from conftest import LOOP4, MiB, connect, free_port, unused_port, wait_until
+from conftest import (LOOP4, MiB, connect, free_port, split_records,
+                      unused_port, wait_split_record)
 from http_util import file_sha256, start_ftp, write_random
 from socks_util import socks5_open
 
@@ -21,23 +22,11 @@ FIELDS = ("svc", "err", "user", "cip", "cport", "rip", "rport", "hops",
 
 
 def records(path):
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        return []
-    out = []
-    for line in lines:
-        parts = line.split("|", len(FIELDS) - 1)
-        if len(parts) == len(FIELDS):
-            out.append(dict(zip(FIELDS, parts)))
-    return out
+    return split_records(path, FIELDS)
 
 
 def wait_rec(path, pred, timeout=10.0):
-    return wait_until(
-        lambda: next((r for r in records(path) if pred(r)), None), timeout,
-        what=lambda: "a matching record in %s:\n%s"
-        % (path, path.read_text() if path.exists() else "-"))
+    return wait_split_record(path, FIELDS, pred, timeout)
 
 
 def cfg(log, body):

@@ -331,7 +331,7 @@ def test_smtp_auth_and_send(proxy, tmp_path, smtp_server):
     c = smtplib.SMTP(LOOP4, port, timeout=10)
     code, msg = c.ehlo("client.test")
     assert code == 250 and c.has_extn("auth")
-    assert not c.has_extn("starttls")
+    assert c.has_extn("starttls")     # F-MAIL-06: offered unless -x
     c.login("mailer@127.0.0.1:%d" % smtp_server.port, "s3cret")
     c.sendmail("a@example.org", ["b@example.org"], MESSAGE)
     c.quit()

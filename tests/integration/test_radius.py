@@ -1,6 +1,6 @@
 """RADIUS authentication (`radius`, `auth radius`) through real services.
 
-A small RADIUS server written here (stdlib only: socket + hashlib.md5)
+A small RADIUS server (radius_util.py, stdlib only)
 listens on 127.0.0.1 UDP.  It decodes the User-Password with the Request
 Authenticator (RFC 2865 5.2), records every request's attributes and
 answers Access-Accept, Access-Reject (optionally with a Reply-Message
@@ -13,11 +13,8 @@ record (acl-auth.md 5 and 9).
 Features: F-AUTH-14 (and F-AUTH-06 for the chain).
 """
 
-import hashlib
 import http.server
-import os
 import re
-import select
 import shutil
 import socket
 import struct
@@ -27,134 +24,17 @@ import threading
 import pytest
 
 from conftest import LOOP4, free_port, free_udp_port, wait_until
-
-SECRET = b"t3st-secret"
+from radius_util import (  # noqa: F401 (radius_server is a fixture)
+    ACCT_IN_GIGAWORDS, ACCT_IN_OCTETS, ACCT_IN_PACKETS, ACCT_OUT_OCTETS,
+    ACCT_OUT_PACKETS, ACCT_SESSION_TIME, ACCT_STATUS, CALLED_STATION, FRAMED_IP, LOGIN_SERVICE, LOGIN_TCP_PORT, NAS_ID,
+    NAS_IP, NAS_PORT, NAS_PORT_TYPE, SECRET, SERVICE_TYPE, SESSION_ID,
+    USER_NAME, USER_PASSWORD, radius_server)
 CURL = shutil.which("curl")
 LOGFMT = 'logformat "LREC %E %U %c"\n'
 REC_RX = re.compile(r"^REC (\d+) (\S+) (\d+)$", re.M)
 # BYTE_LONG (slot 2) = 1 s: a silent or forging server costs 1 s
 TIMEOUTS = "timeouts 1 1 30 60 180 1800 15 60 15 5 5\n"
-
-# attribute types (RFC 2865, 3162, 6911)
-USER_NAME, USER_PASSWORD, NAS_IP, NAS_PORT, SERVICE_TYPE = 1, 2, 4, 5, 6
-FRAMED_IP, LOGIN_SERVICE, LOGIN_TCP_PORT, REPLY_MESSAGE = 8, 15, 16, 18
-CALLED_STATION, NAS_ID, SESSION_ID, NAS_PORT_TYPE = 30, 32, 44, 61
-
-
-# --------------------------------------------------------------------------
-# the RADIUS server
-# --------------------------------------------------------------------------
-
-def unhide(hidden, secret, reqauth):
-    """RFC 2865 5.2, reversed: the cleartext password."""
-    out, prev = b"", reqauth
-    for i in range(0, len(hidden), 16):
-        b = hashlib.md5(secret + prev).digest()
-        out += bytes(x ^ y for x, y in zip(hidden[i:i + 16], b))
-        prev = hidden[i:i + 16]
-    return out.rstrip(b"\0")
-
-
-def attrs_of(data):
-    """[(type, value)] of a packet; raises on a malformed one."""
-    out, pos = [], 20
-    while pos < len(data):
-        t, n = data[pos], data[pos + 1]
-        assert n >= 2 and pos + n <= len(data), data
-        out.append((t, data[pos + 2:pos + n]))
-        pos += n
-    return out
-
-
-def packet(code, ident, reqauth, attrs, secret):
-    body = b"".join(bytes([t, len(v) + 2]) + v for t, v in attrs)
-    hdr = struct.pack("!BBH", code, ident, 20 + len(body))
-    auth = hashlib.md5(hdr + reqauth + body + secret).digest()
-    return hdr + auth + body
-
-
-class RadiusServer:
-    """Answers per ``mode``: "auth" (check the users table), "badauth"
-    (a correct-looking Accept with a forged authenticator), "garbage"
-    or "silent".  ``requests`` holds each request decoded."""
-
-    def __init__(self, users, mode="auth", secret=SECRET, framed=None):
-        self.users = users
-        self.mode = mode
-        self.secret = secret
-        self.framed = framed or {}
-        self.requests = []
-        self.lock = threading.Lock()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((LOOP4, 0))
-        self.port = self.sock.getsockname()[1]
-        self.stop = threading.Event()
-        self.t = threading.Thread(target=self.loop, daemon=True)
-        self.t.start()
-
-    def loop(self):
-        while not self.stop.is_set():
-            if not select.select([self.sock], [], [], 0.2)[0]:
-                continue
-            try:
-                data, peer = self.sock.recvfrom(4096)
-            except OSError:
-                continue
-            reply = self.answer(data)
-            if reply is not None:
-                self.sock.sendto(reply, peer)
-
-    def answer(self, data):
-        code, ident, length = struct.unpack("!BBH", data[:4])
-        reqauth = data[4:20]
-        attrs = attrs_of(data[:length])
-        rec = {"code": code, "length": length, "len": len(data),
-               "attrs": attrs, "id": ident}
-        d = dict(attrs)
-        user = d.get(USER_NAME, b"").decode()
-        pw = unhide(d.get(USER_PASSWORD, b""), self.secret, reqauth)
-        rec["user"], rec["password"] = user, pw.decode()
-        with self.lock:
-            self.requests.append(rec)
-        if self.mode == "silent":
-            return None
-        if self.mode == "garbage":
-            return os.urandom(3) + b"\x00" * 40
-        if self.mode == "badauth":
-            p = bytearray(packet(2, ident, reqauth, [], self.secret))
-            p[4] ^= 0xFF
-            return bytes(p)
-        if self.users.get(user) == rec["password"]:
-            extra = []
-            if user in self.framed:
-                extra = [(FRAMED_IP, socket.inet_aton(self.framed[user]))]
-            return packet(2, ident, reqauth, extra, self.secret)
-        if user == "quota":
-            return packet(3, ident, reqauth,
-                          [(REPLY_MESSAGE, b"5 over quota")], self.secret)
-        return packet(3, ident, reqauth, [], self.secret)
-
-    def seen(self):
-        with self.lock:
-            return list(self.requests)
-
-    def close(self):
-        self.stop.set()
-        self.t.join(5)
-        self.sock.close()
-
-
-@pytest.fixture
-def radius_server():
-    made = []
-
-    def make(*a, **kw):
-        s = RadiusServer(*a, **kw)
-        made.append(s)
-        return s
-    yield make
-    for s in made:
-        s.close()
+BIG = 300000   # body of /big: more than one read per direction
 
 
 # --------------------------------------------------------------------------
@@ -175,10 +55,11 @@ class Origin:
 
             def do_GET(self):
                 peers.append(self.client_address[0])
+                body = b"b" * BIG if self.path == "/big" else b"ok"
                 self.send_response(200)
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(body)
 
         self.srv = http.server.ThreadingHTTPServer((LOOP4, 0), H)
         self.port = self.srv.server_address[1]
@@ -220,7 +101,7 @@ def _listening(port):
     return is_listening(port)
 
 
-def fetch(kind, port, origin, user=None, pw=None):
+def fetch(kind, port, origin, user=None, pw=None, path="/x"):
     """curl through the service from a known local port.  Returns (exit
     status, HTTP code, local port)."""
     if CURL is None:
@@ -234,7 +115,7 @@ def fetch(kind, port, origin, user=None, pw=None):
         cmd += ["--socks5", "127.0.0.1:%d" % port]
     if user is not None:
         cmd += ["--proxy-user", "%s:%s" % (user, pw)]
-    cmd.append("http://127.0.0.1:%d/x" % origin.port)
+    cmd.append("http://127.0.0.1:%d%s" % (origin.port, path))
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     return p.returncode, p.stdout.strip(), lport
 
@@ -427,3 +308,56 @@ def test_framed_ip_through_parent(proxy, tmp_path, origin, radius_server,
     assert rc == 0 and code == "200", (rc, code)
     assert record_for(log, lport) == (0, "dave")
     assert origin.peers == ["127.0.0.2"]
+
+
+def _u32(attrs, t):
+    return struct.unpack("!I", attrs[t])[0]
+
+
+def test_log_radius_accounting(proxy, tmp_path, origin, radius_server):
+    """F-LOG-08 (logging.md 1.4): with `log radius`, a successful `auth
+    radius` sends an Accounting-Request Start and the end of the request
+    a Stop with the byte and read counters; both carry the same
+    Acct-Session-Id and a Request Authenticator that verifies (RFC 2866
+    3), and no text record is written.  The byte counts are those that a
+    text-logged twin service records (%I %O) for the same download."""
+    rs = radius_server({"erin": "pw-9"})
+    twin, port = free_port(), free_port()
+    log = tmp_path / "twin.log"
+    cfg = ("log %s\nlogformat \"LACC %%U %%I %%O\"\n%sradius %s 127.0.0.1:%d\n"
+           "internal 127.0.0.1\nauth radius\nproxy -p%d\n"
+           "log radius\nproxy -p%d\n"
+           % (log, TIMEOUTS, SECRET.decode(), rs.port, twin, port))
+    proxy(cfg, wait_ports=(twin, port))
+
+    rc, code, _ = fetch("proxy", twin, origin, "erin", "pw-9", "/big")
+    assert rc == 0 and code == "200", (rc, code)
+    rec = wait_until(lambda: re.search(r"^ACC erin (\d+) (\d+)$",
+                                       log.read_text(), re.M), 10,
+                     what="the twin's record")
+    want_in, want_out = int(rec.group(1)), int(rec.group(2))
+    assert want_in > BIG and want_out > 0
+    assert rs.seen_acct() == []      # text-logged service: no accounting
+
+    rc, code, _ = fetch("proxy", port, origin, "erin", "pw-9", "/big")
+    assert rc == 0 and code == "200", (rc, code)
+    acct = wait_until(lambda: len(rs.seen_acct()) >= 2 and rs.seen_acct(),
+                      10, what="accounting Start and Stop")
+    assert len(acct) == 2, acct
+    start, stop = (dict(r["attrs"]) for r in acct)
+    for r in acct:
+        assert r["code"] == 4 and r["auth_ok"] and r["length"] == r["len"]
+    assert _u32(start, ACCT_STATUS) == 1 and _u32(stop, ACCT_STATUS) == 2
+    assert start[SESSION_ID] == stop[SESSION_ID]
+    assert start[USER_NAME] == stop[USER_NAME] == b"erin"
+    assert USER_PASSWORD not in start and USER_PASSWORD not in stop
+    assert _u32(stop, NAS_PORT) == port and stop[NAS_ID] == b"PROXY"
+    assert ACCT_IN_OCTETS not in start
+    assert _u32(stop, ACCT_IN_OCTETS) == want_in
+    assert _u32(stop, ACCT_OUT_OCTETS) == want_out
+    assert ACCT_IN_GIGAWORDS not in stop
+    # read-call counts are sent; the HTTP body path does not count them
+    assert ACCT_IN_PACKETS in stop and ACCT_OUT_PACKETS in stop
+    assert _u32(stop, ACCT_SESSION_TIME) < 30
+    # only the twin wrote text for erin's downloads
+    assert len(re.findall("^ACC erin ", log.read_text(), re.M)) == 1

@@ -20,7 +20,8 @@ import threading
 import pytest
 
 from conftest import (LOOP4, PX_BIN, connect, data_chunks, free_port,
-                      recv_all, send_stream, stream_digest, wait_until)
+                      recv_all, split_records, send_stream, stream_digest,
+                      wait_split_record, wait_until)
 from http_util import Origin, curl, wait_requests
 from socks_util import socks5_greet, socks5_request
 
@@ -42,23 +43,11 @@ pytestmark = pytest.mark.skipif(not _tls_build(),
 
 
 def records(path):
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return []
-    out = []
-    for line in text.splitlines():
-        parts = line.split("|", len(FIELDS) - 1)
-        if len(parts) == len(FIELDS):
-            out.append(dict(zip(FIELDS, parts)))
-    return out
+    return split_records(path, FIELDS)
 
 
 def wait_rec(path, pred, timeout=10.0):
-    return wait_until(
-        lambda: next((r for r in records(path) if pred(r)), None), timeout,
-        what=lambda: "a matching record in %s:\n%s"
-        % (path, path.read_text() if path.exists() else "-"))
+    return wait_split_record(path, FIELDS, pred, timeout)
 
 
 def head(log, body):

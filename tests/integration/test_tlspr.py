@@ -265,10 +265,105 @@ def test_check_level_2(proxy, tmp_path, cert, tls_origin, echo_server):
     wait_rec(log, lambda r: r["err"] == "00351")
 
 
-def test_unsupported_options_refused(run3proxy, tmp_path):
-    """F-TLSPR-04, F-TLSPR-02: -X STARTTLS modes and -c3/-c4 are not in
-    this build; the line is named and start-up stops."""
-    for opt in ("-Xsmtp", "-c3"):
+# -c3/-c4: certificates in the plaintext TLS 1.2 handshake (9.2)
+
+def tls12_origin(cert, client_auth=False):
+    """A TLS origin capped at TLS 1.2; with client_auth it sends a
+    CertificateRequest and accepts (and verifies) a client certificate."""
+    o = TlsOrigin(*cert)
+    o.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if client_auth:
+        o.ctx.verify_mode = ssl.CERT_OPTIONAL
+        o.ctx.load_verify_locations(str(cert[0]))
+    return o
+
+
+def test_check_level_3(proxy, tmp_path, cert, tls_origin):
+    """F-TLSPR-02, services.md 9.1 step 8: -c3 passes a TLS 1.2 server
+    that sends its certificate; TLS 1.3 is refused with 370 (its
+    certificate is encrypted)."""
+    o12 = tls12_origin(cert)
+    try:
+        port, port13 = free_port(), free_port()
+        log = tmp_path / "c3.log"
+        proxy(head(log, "auth iponly\nallow *\ntlspr -p%d -P%d -c3\n"
+                   "tlspr -p%d -P%d -c3\n"
+                   % (port, o12.port, port13, tls_origin.port)),
+              wait_ports=[port, port13])
+        assert tls_get(connect(port), cert).endswith(b"secret over tls\n")
+        r = wait_rec(log, lambda r: r["text"].startswith("TLS"))
+        assert r["err"] == "00000" and r["rport"] == str(o12.port)
+        with pytest.raises((ssl.SSLError, OSError)):
+            tls_get(connect(port13), cert)
+        wait_rec(log, lambda r: r["err"] == "00370")
+    finally:
+        o12.close()
+
+
+def test_check_level_3_no_certificate(proxy, tmp_path, tcp_server):
+    """F-TLSPR-02: a server flight without Certificate (ServerHello,
+    ServerHelloDone) ends the session with 373; nothing of it reaches
+    the client."""
+    body = b"\x03\x03" + b"\x11" * 32 + b"\x00" + b"\xc0\x2f" + b"\x00"
+    hello = b"\x02\x00\x00" + bytes([len(body)]) + body
+    flight = hello + b"\x0e\x00\x00\x00"
+    record = b"\x16\x03\x03\x00" + bytes([len(flight)]) + flight
+
+    def handler(conn, server):
+        conn.settimeout(10)
+        try:
+            conn.recv(65536)
+            conn.sendall(record)
+            conn.recv(100)
+        except OSError:
+            pass
+
+    srv = tcp_server(handler)
+    port, log = free_port(), tmp_path / "c3n.log"
+    proxy(head(log, "auth iponly\nallow *\ntlspr -p%d -P%d -c3\n"
+               % (port, srv.port)), wait_ports=[port])
+    with connect(port) as s:
+        s.sendall(client_hello_bytes("localhost"))
+        assert closed_without_reply(s)
+    wait_rec(log, lambda r: r["err"] == "00373")
+
+
+def test_check_level_4(proxy, tmp_path, cert):
+    """F-TLSPR-02: -c4 needs the server's CertificateRequest (else 374)
+    and a client certificate (else 375); with both the session runs."""
+    o_req, o_plain = tls12_origin(cert, True), tls12_origin(cert)
+    try:
+        port, port2 = free_port(), free_port()
+        log = tmp_path / "c4.log"
+        proxy(head(log, "auth iponly\nallow *\ntlspr -p%d -P%d -c4\n"
+                   "tlspr -p%d -P%d -c4\n"
+                   % (port, o_req.port, port2, o_plain.port)),
+              wait_ports=[port, port2])
+        ctx = client_ctx(cert)
+        ctx.load_cert_chain(str(cert[0]), str(cert[1]))
+        with ctx.wrap_socket(connect(port), server_hostname="localhost") as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert recv_all(s).endswith(b"secret over tls\n")
+        wait_rec(log, lambda r: r["err"] == "00000" and
+                 r["text"].startswith("TLSv1.3 localhost"))
+        with pytest.raises((ssl.SSLError, OSError)):
+            tls_get(connect(port), cert)
+        wait_rec(log, lambda r: r["err"] == "00375")
+        with pytest.raises((ssl.SSLError, OSError)):
+            with ctx.wrap_socket(connect(port2),
+                                 server_hostname="localhost") as s:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert recv_all(s) == b""
+        wait_rec(log, lambda r: r["err"] == "00374")
+    finally:
+        o_req.close()
+        o_plain.close()
+
+
+def test_bad_options_refused(run3proxy, tmp_path):
+    """F-TLSPR-04, F-TLSPR-02: an unknown -X mode and a check level
+    outside 0..4 are refused; the line is named and start-up stops."""
+    for opt in ("-Xftp", "-c5"):
         cfg = tmp_path / "x.cfg"
         cfg.write_text("internal 127.0.0.1\n\ntlspr -p%d %s\n"
                        % (free_port(), opt))

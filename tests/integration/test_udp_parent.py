@@ -21,7 +21,7 @@ import time
 import pytest
 
 from conftest import (LOOP4, UdpEchoServer, free_port, free_udp_port,
-                      wait_until)
+                      split_records, wait_split_record, wait_until)
 from socks_util import (CMD_UDP, socks5_open, udp_recv, udp_unwrap,
                         udp_wrap)
 
@@ -32,23 +32,11 @@ HIDDEN = "only-the-parent-knows.invalid"
 
 
 def records(path):
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return []
-    out = []
-    for line in text.splitlines():
-        parts = line.split("|", len(FIELDS) - 1)
-        if len(parts) == len(FIELDS):
-            out.append(dict(zip(FIELDS, parts)))
-    return out
+    return split_records(path, FIELDS)
 
 
 def wait_rec(path, pred, timeout=10.0):
-    return wait_until(
-        lambda: next((r for r in records(path) if pred(r)), None), timeout,
-        what=lambda: "a matching record in %s:\n%s"
-        % (path, path.read_text() if path.exists() else "-"))
+    return wait_split_record(path, FIELDS, pred, timeout)
 
 
 def head(log, body):

@@ -698,6 +698,116 @@ test_radius_command(void **state)
 	expect_error(cfg, "invalid server");
 }
 
+/* ---- accounting (RFC 2866, logging.md 1.4, F-LOG-08) ----------------------- */
+
+static void
+test_acct_request(void **state)
+{
+	struct radius_req_info in;
+	struct radius_acct_info a;
+	struct net_addr peer;
+	uint8_t p[1024], want[16], zero[16], resp[64];
+	struct tmd5 m;
+	size_t n;
+
+	(void)state;
+	need_md5();
+	addr("192.0.2.7", &peer);
+	memset(&in, 0, sizeof(in));
+	in.user = "alice";
+	in.password = "never-sent";
+	in.session_id = "1700000000.123.42";
+	in.nas_port = 3128;
+	in.peer = &peer;
+	memset(&a, 0, sizeof(a));
+	a.req = &in;
+	a.status = RADIUS_ACCT_STOP;
+	a.in_octets = 0x100000005ULL;     /* needs Gigawords */
+	a.out_octets = 77;
+	a.in_packets = 9;
+	a.out_packets = 0x1ffffffffULL;   /* capped at 2^32-1 */
+	a.session_time = 61;
+	assert_int_equal(radius_build_acct(&a, SECRET, 17, p, sizeof(p), &n),
+			 0);
+	assert_int_equal(p[0], RADIUS_ACCOUNTING_REQUEST);
+	assert_int_equal(p[1], 17);
+	assert_int_equal((size_t)(p[2] << 8 | p[3]), n);
+	/* RFC 2866 3: MD5(Code+ID+Length+16 zeros+Attributes+Secret) */
+	memset(zero, 0, sizeof(zero));
+	tmd5_init(&m);
+	tmd5_update(&m, p, 4);
+	tmd5_update(&m, zero, 16);
+	tmd5_update(&m, p + 20, n - 20);
+	tmd5_update(&m, SECRET, strlen(SECRET));
+	tmd5_final(&m, want);
+	assert_memory_equal(p + 4, want, 16);
+	assert_int_equal(attr_u32(find_attr(p, n, RA_ACCT_STATUS_TYPE, 0)), 2);
+	assert_int_equal(attr_u32(find_attr(p, n, RA_ACCT_INPUT_OCTETS, 0)),
+			 5);
+	assert_int_equal(attr_u32(find_attr(p, n, RA_ACCT_INPUT_GIGAWORDS, 0)),
+			 1);
+	assert_int_equal(attr_u32(find_attr(p, n, RA_ACCT_OUTPUT_OCTETS, 0)),
+			 77);
+	assert_null(find_attr(p, n, RA_ACCT_OUTPUT_GIGAWORDS, 0));
+	assert_int_equal(attr_u32(find_attr(p, n, RA_ACCT_INPUT_PACKETS, 0)),
+			 9);
+	assert_true(attr_u32(find_attr(p, n, RA_ACCT_OUTPUT_PACKETS, 0)) ==
+		    0xffffffffu);
+	assert_int_equal(attr_u32(find_attr(p, n, RA_ACCT_SESSION_TIME, 0)),
+			 61);
+	assert_int_equal(attr_u32(find_attr(p, n, RA_NAS_PORT, 0)), 3128);
+	assert_non_null(find_attr(p, n, RA_USER_NAME, 0));
+	assert_non_null(find_attr(p, n, RA_ACCT_SESSION_ID, 0));
+	assert_null(find_attr(p, n, RA_USER_PASSWORD, 0));
+
+	/* the Response Authenticator uses the request's authenticator */
+	memcpy(want, p + 4, 16);
+	resp[0] = RADIUS_ACCOUNTING_RESPONSE;
+	resp[1] = 17;
+	resp[2] = 0;
+	resp[3] = 20;
+	tmd5_init(&m);
+	tmd5_update(&m, resp, 4);
+	tmd5_update(&m, want, 16);
+	tmd5_update(&m, SECRET, strlen(SECRET));
+	tmd5_final(&m, resp + 4);
+	assert_int_equal(radius_parse_acct_reply(resp, 20, 17, want, SECRET),
+			 0);
+	assert_int_equal(radius_parse_acct_reply(resp, 20, 18, want, SECRET),
+			 -1);
+	assert_int_equal(radius_parse_acct_reply(resp, 19, 17, want, SECRET),
+			 -1);
+	assert_int_equal(radius_parse_acct_reply(resp, 20, 17, want, "x"), -1);
+	resp[0] = RADIUS_ACCESS_ACCEPT;   /* right hash, wrong kind */
+	assert_int_equal(radius_parse_acct_reply(resp, 20, 17, want, SECRET),
+			 -1);
+}
+
+static void
+test_acct_start_and_room(void **state)
+{
+	struct radius_req_info in;
+	struct radius_acct_info a;
+	uint8_t p[1024];
+	size_t n;
+
+	(void)state;
+	need_md5();
+	memset(&in, 0, sizeof(in));   /* no user: attribute left out */
+	memset(&a, 0, sizeof(a));
+	a.req = &in;
+	a.status = RADIUS_ACCT_START;
+	a.in_octets = 1000;
+	assert_int_equal(radius_build_acct(&a, SECRET, 1, p, sizeof(p), &n),
+			 0);
+	assert_int_equal(attr_u32(find_attr(p, n, RA_ACCT_STATUS_TYPE, 0)), 1);
+	assert_null(find_attr(p, n, RA_ACCT_INPUT_OCTETS, 0));
+	assert_null(find_attr(p, n, RA_USER_NAME, 0));
+	/* too small a buffer is refused, never overrun */
+	assert_int_equal(radius_build_acct(&a, SECRET, 1, p, 30, &n), -1);
+	assert_int_equal(radius_build_acct(&a, SECRET, 1, p, 10, &n), -1);
+}
+
 int
 main(void)
 {
@@ -713,6 +823,8 @@ main(void)
 		cmocka_unit_test(test_reply_message_code),
 		cmocka_unit_test(test_fuzz_reply),
 		cmocka_unit_test(test_radius_command),
+		cmocka_unit_test(test_acct_request),
+		cmocka_unit_test(test_acct_start_and_room),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
