@@ -11,11 +11,11 @@ import base64
 import imaplib
 import poplib
 import smtplib
-import socket
 
 import pytest
 
-from conftest import LOOP4, connect, free_port, unused_port, wait_until
+from conftest import (LOOP4, connect, free_port, split_records, unused_port,
+                      wait_split_record)
 from socks_util import socks5_open
 
 # "L": local time (the first character selects it and is not written)
@@ -25,23 +25,11 @@ FIELDS = ("svc", "err", "user", "cip", "cport", "rip", "rport", "hops",
 
 
 def records(path):
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        return []
-    out = []
-    for line in lines:
-        parts = line.split("|", len(FIELDS) - 1)
-        if len(parts) == len(FIELDS):
-            out.append(dict(zip(FIELDS, parts)))
-    return out
+    return split_records(path, FIELDS)
 
 
 def wait_rec(path, pred, timeout=10.0):
-    return wait_until(
-        lambda: next((r for r in records(path) if pred(r)), None), timeout,
-        what=lambda: "a matching record in %s:\n%s"
-        % (path, path.read_text() if path.exists() else "-"))
+    return wait_split_record(path, FIELDS, pred, timeout)
 
 
 def cfg(log, body):

@@ -20,7 +20,8 @@ import threading
 
 import pytest
 
-from conftest import LOOP4, connect, free_port, wait_until
+from conftest import (LOOP4, connect, free_port, split_records,
+                      wait_split_record)
 from http_util import make_cert
 
 LOGFMT = 'logformat "L%N|%E|%C|%R|%r|%T"'
@@ -29,23 +30,11 @@ ALERT = b"\x15\x03\x01\x00\x02\x02\x28"
 
 
 def records(path):
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return []
-    out = []
-    for line in text.splitlines():
-        parts = line.split("|", len(FIELDS) - 1)
-        if len(parts) == len(FIELDS):
-            out.append(dict(zip(FIELDS, parts)))
-    return out
+    return split_records(path, FIELDS)
 
 
 def wait_rec(path, pred, timeout=10.0):
-    return wait_until(
-        lambda: next((r for r in records(path) if pred(r)), None), timeout,
-        what=lambda: "a matching record in %s:\n%s"
-        % (path, path.read_text() if path.exists() else "-"))
+    return wait_split_record(path, FIELDS, pred, timeout)
 
 
 def sess(r, svc):

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import (LOOP4, connect, free_port, recv_all, recv_exact,
-                      wait_until)
+                      split_records, wait_split_record)
 from http_util import Origin, TlsOrigin, make_cert
 from socks_util import socks5_open
 
@@ -28,23 +28,11 @@ FIELDS = ("svc", "err", "cip", "rip", "rport", "text")
 
 
 def records(path):
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return []
-    out = []
-    for line in text.splitlines():
-        parts = line.split("|", len(FIELDS) - 1)
-        if len(parts) == len(FIELDS):
-            out.append(dict(zip(FIELDS, parts)))
-    return out
+    return split_records(path, FIELDS)
 
 
 def wait_rec(path, pred, timeout=10.0):
-    return wait_until(
-        lambda: next((r for r in records(path) if pred(r)), None), timeout,
-        what=lambda: "a matching record in %s:\n%s"
-        % (path, path.read_text() if path.exists() else "-"))
+    return wait_split_record(path, FIELDS, pred, timeout)
 
 
 def head(log, body):
