@@ -18,6 +18,7 @@
  * Runs on the client's worker thread; no shared state, no locks.
  */
 #include "ftp_client.h"
+#include "ftp_data.h"
 #include "mailproxy.h"
 #include "auth.h"
 #include "client.h"
@@ -447,32 +448,6 @@ static int ftppr_client_data(struct ftppr *fp, os_sock_t *cs)
 
 /* ---- transfers --------------------------------------------------------- */
 
-/* The server's data connection: PASV there, authorize FTP_DATA to the
- * address it gave (F-FTP-04), connect. */
-static int ftppr_server_data(struct ftppr *fp, os_sock_t *ss)
-{
-	struct client *cl = fp->cl;
-	const struct svc_conf *sc = cl->conf;
-	struct net_addr data, saved = cl->req.addr;
-	unsigned op = cl->req.command;
-	int rc, err = 0;
-
-	rc = ftp_passive(&fp->fc, &cl->srv_peer, &data);
-	if (rc != 0)
-		return rc;
-	cl->req.command = OP_FTP_DATA;
-	cl->req.addr = data;
-	rc = client_authorize(cl);
-	cl->req.command = op;
-	cl->req.addr = saved;
-	if (rc != 0)
-		return rc;
-	*ss = net_connect(&data, net_family(&data) == AF_INET6 ?
-			  &sc->external6 : &sc->external4, fp->to_connect,
-			  sc->opts_server, sc->maxseg, &err);
-	return *ss == OS_BADSOCK ? FTP_E_DATA : 0;
-}
-
 /* Open both data connections and start the command at the server. */
 static int ftppr_xfer_open(struct ftppr *fp, const char *line, os_sock_t *cs,
 			   os_sock_t *ss)
@@ -488,7 +463,7 @@ static int ftppr_xfer_open(struct ftppr *fp, const char *line, os_sock_t *cs,
 	cmd[n] = '\0';
 	rc = ftppr_client_data(fp, cs);
 	if (rc == 0)
-		rc = ftppr_server_data(fp, ss);
+		rc = ftp_data_open(fp->cl, &fp->fc, ss);
 	if (rc == 0)
 		rc = ftp_transfer_start(&fp->fc, cmd, sp ? sp + 1 : NULL);
 	return rc;

@@ -19,6 +19,7 @@
 #include "client.h"
 #include "errcode.h"
 #include "ftp_client.h"
+#include "ftp_data.h"
 #include "http_body.h"
 #include "http_parse.h"
 #include "iolayer.h"
@@ -1282,33 +1283,6 @@ static int http_ftp_path(struct http_req *rq)
 	return 0;
 }
 
-/* Open and authorize (operation FTP_DATA) a passive data connection. */
-static int http_ftp_data(struct http_session *hs, struct ftp_conn *fc,
-			 os_sock_t *ds)
-{
-	struct client *cl = hs->cl;
-	const struct svc_conf *sc = hs->sc;
-	struct net_addr data, saved = cl->req.addr;
-	unsigned op = cl->req.command;
-	int rc, err = 0;
-
-	rc = ftp_passive(fc, &cl->srv_peer, &data);
-	if (rc != 0)
-		return rc;
-	cl->req.command = OP_FTP_DATA;
-	cl->req.addr = data;
-	rc = client_authorize(cl);
-	cl->req.command = op;
-	cl->req.addr = saved;
-	if (rc != 0)
-		return rc;
-	*ds = net_connect(&data, net_family(&data) == AF_INET6 ?
-			  &sc->external6 : &sc->external4,
-			  svc_timeout_ms(cl->gen, TO_CONNECT), sc->opts_server,
-			  sc->maxseg, &err);
-	return *ds == OS_BADSOCK ? FTP_E_DATA : 0;
-}
-
 static int http_ftp_head(struct http_session *hs, struct http_req *rq,
 			 const char *type, int64_t size)
 {
@@ -1453,7 +1427,7 @@ static int http_ftp_fetch(struct http_session *hs, struct http_req *rq,
 	if (rc == 0 && !list)
 		size = ftp_size(fc, rq->path);
 	if (rc == 0)
-		rc = http_ftp_data(hs, fc, &ds);
+		rc = ftp_data_open(hs->cl, fc, &ds);
 	if (rc == 0) {
 		rc = ftp_transfer_start(fc, list ? "LIST" : "RETR",
 					list ? NULL : rq->path);
@@ -1498,7 +1472,7 @@ static int http_ftp_store(struct http_session *hs, struct http_req *rq,
 
 	rc = ftp_type(fc, 'I');
 	if (rc == 0)
-		rc = http_ftp_data(hs, fc, &ds);
+		rc = ftp_data_open(hs->cl, fc, &ds);
 	if (rc == 0) {
 		rc = ftp_transfer_start(fc, "STOR", rq->path);
 		started = rc == 0;

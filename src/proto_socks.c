@@ -575,7 +575,7 @@ socks_bind_accept(struct client *cl, os_sock_t ls)
 		return ERR_SOCKS_BIND_ACCEPT;
 	net_from_sockaddr(&peer, (struct sockaddr *)&ss, sl);
 	if (!net_is_any(&cl->req.addr) &&
-	    !socks_addr_same_ip(&peer, &cl->req.addr)) {
+	    !net_same_host(&peer, &cl->req.addr)) {
 		os_sock_close(s);
 		return ERR_SOCKS_BIND_PEER;
 	}

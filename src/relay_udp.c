@@ -147,7 +147,7 @@ relay_udp_open(struct relay_udp *u, const struct net_addr *local,
 	net_from_sockaddr(&u->bound, (struct sockaddr *)&ss, sl);
 	u->client = *peer;
 	/* RFC 1928 §7: the request names the client's source, or zeros. */
-	if (socks_target_addr(hint, &h) == 0 && socks_addr_same_ip(&h, peer))
+	if (socks_target_addr(hint, &h) == 0 && net_same_host(&h, peer))
 		u->want_port = hint->port;
 	return 0;
 }
@@ -336,7 +336,7 @@ udp_dest(struct relay_udp *u, struct client *cl, const struct socks_target *t)
 static int
 udp_from_our_client(struct relay_udp *u, const struct net_addr *src)
 {
-	if (!socks_addr_same_ip(src, &u->client))
+	if (!net_same_host(src, &u->client))
 		return 0;
 	if (u->client_known)
 		return net_get_port(src) == net_get_port(&u->client);
@@ -424,7 +424,7 @@ udp_client_dgram(struct relay_udp *u, struct client *cl, uint8_t *buf,
 static int
 udp_from_parent(const struct relay_udp *u, const struct net_addr *src)
 {
-	return socks_addr_same_ip(src, &u->up.relay) &&
+	return net_same_host(src, &u->up.relay) &&
 	       net_get_port(src) == net_get_port(&u->up.relay);
 }
 

@@ -323,23 +323,6 @@ socks_target_addr(const struct socks_target *t, struct net_addr *out)
 	return -1;
 }
 
-int
-socks_addr_same_ip(const struct net_addr *a, const struct net_addr *b)
-{
-	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a->ss;
-	const struct sockaddr_in *b4 = (const struct sockaddr_in *)&b->ss;
-	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->ss;
-	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&b->ss;
-
-	if (net_family(a) != net_family(b))
-		return 0;
-	if (net_family(a) == AF_INET)
-		return memcmp(&a4->sin_addr, &b4->sin_addr, 4) == 0;
-	if (net_family(a) == AF_INET6)
-		return memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
-	return 0;
-}
-
 void
 socks_addr_map_v6(struct net_addr *a)
 {

@@ -166,8 +166,6 @@ int socks_target_is_any(const struct socks_target *t);
  * or -1 for a domain. */
 int socks_target_addr(const struct socks_target *t, struct net_addr *out);
 
-/* Same family and IP address (ports are not compared). */
-int socks_addr_same_ip(const struct net_addr *a, const struct net_addr *b);
 
 /* Map an IPv4 address to ::ffff:a.b.c.d, keeping the port (-6).  Other
  * addresses are left alone. */

@@ -600,12 +600,12 @@ test_addr_helpers(void **state)
 	assert_int_equal(net_family(&b), AF_INET6);
 	assert_string_equal(net_addr_str(&b, s, sizeof(s)), "::ffff:192.0.2.9");
 	assert_int_equal(net_get_port(&b), 1080);
-	assert_false(socks_addr_same_ip(&a, &b));
+	assert_false(net_same_host(&a, &b));
 	net_set_port(&b, 1);
 	socks_addr_map_v6(&b);   /* IPv6 stays as it is */
 	assert_string_equal(net_addr_str(&b, s, sizeof(s)), "::ffff:192.0.2.9");
 	assert_int_equal(net_parse_ip("192.0.2.9", &b), 0);
-	assert_true(socks_addr_same_ip(&a, &b));
+	assert_true(net_same_host(&a, &b));
 	t.atyp = SOCKS_ATYP_DOMAIN;
 	assert_int_equal(socks_target_addr(&t, &a), -1);
 }
