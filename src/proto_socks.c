@@ -54,7 +54,16 @@ struct socks_ctx {
 	struct socks_request req;
 	uint8_t buf[SOCKS_MSG_MAX];   /* the message being read */
 	size_t n;                     /* bytes of it in buf */
+	int relay_next;               /* CONNECT granted: relay once freed */
 };
+
+/* The context is freed before the relay starts.  glibc keeps a freed
+ * block of up to 1032 bytes in the freeing thread's own cache, where no
+ * other thread can reuse it: an idle tunnel's thread would pin it for
+ * the tunnel's whole life.  A larger block goes back to the shared
+ * arena and serves the next connection. */
+#define SOCKS_CTX_ALLOC \
+	(sizeof(struct socks_ctx) > 1040 ? sizeof(struct socks_ctx) : 1040)
 
 enum socks_msg { MSG_METHODS, MSG_AUTH, MSG_REQUEST5, MSG_REQUEST4 };
 
@@ -508,7 +517,10 @@ socks_connect(struct socks_ctx *sx)
 	rc = socks_reply(sx, 0, &bnd);
 	if (rc != 0)
 		return rc;
-	return client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
+	/* the relay runs after this context is freed: a tunnel can stay
+	 * open for hours and needs none of it */
+	sx->relay_next = 1;
+	return 0;
 }
 
 /* ---- BIND --------------------------------------------------------------- */
@@ -715,8 +727,8 @@ socks_serve(struct socks_ctx *sx)
 int
 proto_socks_handle(struct client *cl)
 {
-	struct socks_ctx *sx = calloc(1, sizeof(*sx));
-	int rc;
+	struct socks_ctx *sx = calloc(1, SOCKS_CTX_ALLOC);
+	int rc, relay;
 
 	if (sx == NULL)
 		return ERR_NOMEM;
@@ -724,7 +736,11 @@ proto_socks_handle(struct client *cl)
 	rc = socks_read_request(sx);
 	if (rc == 0)
 		rc = socks_serve(sx);
+	relay = rc == 0 && sx->relay_next;
 	socks_wipe(sx, sizeof(*sx));
 	free(sx);
+	if (relay)
+		rc = client_relay(cl, svc_timeout_ms(cl->gen,
+						     TO_CONNECTION_LONG));
 	return rc;
 }

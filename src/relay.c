@@ -54,6 +54,13 @@ enum relay_side { SIDE_CLIENT = 1, SIDE_SERVER = 2 };
 
 #ifdef __linux__
 #define RELAY_HAVE_SPLICE 1
+/* A bulk direction's pipe (bytes), and the most pipe capacity above the
+ * kernel's 64 KiB default that all relays together may ask for. */
+#define RELAY_PIPE_DEFAULT 65536
+#ifndef RELAY_SPLICE_PIPE
+#define RELAY_SPLICE_PIPE  1048576
+#endif
+#define RELAY_PIPE_BUDGET  (32L * 1048576L)
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -88,6 +95,8 @@ struct relay_dir {
 	enum splice_state spl;
 	int pipefd[2];             /* [0] read end, [1] write end */
 	size_t inpipe;             /* bytes in the pipe: still buffered */
+	size_t pipesize;           /* what one splice() asks for */
+	long pipe_extra;           /* its share of relay_pipe_extra_total */
 #endif
 };
 
@@ -257,14 +266,65 @@ static int relay_splice_internal(int err)
 	       err == ENOMEM || err == ENOSYS;
 }
 
+static void relay_pipe_unreserve(struct relay_dir *d);
+
 static void relay_splice_off(struct relay_dir *d)
 {
+	relay_pipe_unreserve(d);
 	if (d->pipefd[0] >= 0)
 		close(d->pipefd[0]);
 	if (d->pipefd[1] >= 0)
 		close(d->pipefd[1]);
 	d->pipefd[0] = d->pipefd[1] = -1;
 	d->spl = SPL_NEVER;
+}
+
+/* Pipe capacity above the default, granted to all relays together.
+ * The kernel charges pipe capacity to the user, and once a user holds
+ * more than fs.pipe-user-pages-soft (64 MiB by default) every new pipe
+ * gets only two pages: keep well below that. */
+static long relay_pipe_extra_total;
+
+static void relay_pipe_unreserve(struct relay_dir *d)
+{
+	if (d->pipe_extra > 0)
+		(void)os_atomic_add(&relay_pipe_extra_total, -d->pipe_extra);
+	d->pipe_extra = 0;
+}
+
+/* Size a new pipe: RELAY_SPLICE_PIPE while the budget lasts and no hook
+ * is set, else one buffer (as before).  One splice() moves at most one
+ * pipe's worth, so a large pipe means fewer system calls per gigabyte. */
+static void relay_pipe_grow(struct relay *r, struct relay_dir *d)
+{
+	size_t base = r->bufsize > RELAY_PIPE_DEFAULT ? r->bufsize
+						      : RELAY_PIPE_DEFAULT;
+	long extra = RELAY_SPLICE_PIPE > base ?
+		     (long)(RELAY_SPLICE_PIPE - base) : 0;
+	int got = -1;
+
+	/* a hook (bandwidth limit, quota) acts after each read: reads stay
+	 * one buffer long, so that it acts as often as it always did */
+	if (r->o->hook != NULL)
+		extra = 0;
+	d->pipesize = r->bufsize;
+	if (extra > 0 && os_atomic_add(&relay_pipe_extra_total, extra) >
+			 RELAY_PIPE_BUDGET) {
+		(void)os_atomic_add(&relay_pipe_extra_total, -extra);
+		extra = 0;
+	}
+	d->pipe_extra = extra;
+#ifdef F_SETPIPE_SZ
+	if (extra > 0) {
+		got = fcntl(d->pipefd[1], F_SETPIPE_SZ, (int)(base + extra));
+		if (got > (int)r->bufsize)
+			d->pipesize = (size_t)got;
+		else
+			relay_pipe_unreserve(d);
+	}
+	if (got < 0 && base > RELAY_PIPE_DEFAULT)
+		(void)fcntl(d->pipefd[1], F_SETPIPE_SZ, (int)base);
+#endif
 }
 
 /* The direction's buffer is empty after bulk data: move to splice.  If
@@ -276,11 +336,7 @@ static void relay_splice_start(struct relay *r, struct relay_dir *d)
 		d->spl = SPL_NEVER;
 		return;
 	}
-#ifdef F_SETPIPE_SZ
-	/* a pipe holds 64 KiB by default; let it hold one buffer */
-	if (r->bufsize > 65536)
-		(void)fcntl(d->pipefd[1], F_SETPIPE_SZ, (int)r->bufsize);
-#endif
+	relay_pipe_grow(r, d);
 	relay_sigpipe_hold(r);
 	d->spl = SPL_ON;
 	/* the copy buffer is not needed while splicing */
@@ -294,7 +350,7 @@ static void relay_splice_start(struct relay *r, struct relay_dir *d)
 static void relay_splice_read(struct relay *r, struct relay_dir *d,
 			      uint64_t now)
 {
-	ssize_t n = splice(d->from, NULL, d->pipefd[1], NULL, r->bufsize,
+	ssize_t n = splice(d->from, NULL, d->pipefd[1], NULL, d->pipesize,
 			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	int err;
 
@@ -731,6 +787,15 @@ static void relay_dir_free(struct relay_dir *d)
 #ifdef RELAY_HAVE_SPLICE
 	if (d->pipefd[0] >= 0)
 		relay_splice_off(d);
+#endif
+}
+
+long relay_pipe_reserved(void)
+{
+#ifdef RELAY_HAVE_SPLICE
+	return os_atomic_load(&relay_pipe_extra_total);
+#else
+	return 0;
 #endif
 }
 

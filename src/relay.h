@@ -86,4 +86,10 @@ int relay_tcp(os_sock_t client, os_sock_t server,
 	      const void *pre_to_client, size_t pre_to_client_len,
 	      const struct relay_opts *opts, struct relay_stats *st);
 
+/* Pipe capacity above the kernel's 64 KiB default that running relays
+ * hold now, in bytes (Linux splice pipes; 0 elsewhere).  Bounded by a
+ * fixed budget, so that bulk tunnels never push the daemon's user past
+ * the kernel's soft limit on pipe memory. */
+long relay_pipe_reserved(void);
+
 #endif

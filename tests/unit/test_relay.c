@@ -46,7 +46,7 @@
  * That lets the tests check that bulk data really switched to splice and
  * that small exchanges never made a pipe. */
 #ifdef __linux__
-static long n_splice_calls, n_splice_bytes, n_pipes;
+static long n_splice_calls, n_splice_bytes, n_pipes, max_splice_len;
 
 ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out,
 	       size_t len, unsigned int flags)
@@ -55,6 +55,8 @@ ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out,
 			 flags);
 
 	__atomic_add_fetch(&n_splice_calls, 1, __ATOMIC_SEQ_CST);
+	if ((long)len > __atomic_load_n(&max_splice_len, __ATOMIC_SEQ_CST))
+		__atomic_store_n(&max_splice_len, (long)len, __ATOMIC_SEQ_CST);
 	if (n > 0)
 		__atomic_add_fetch(&n_splice_bytes, n, __ATOMIC_SEQ_CST);
 	return n;
@@ -71,6 +73,7 @@ static void splice_counters_reset(void)
 	__atomic_store_n(&n_splice_calls, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&n_splice_bytes, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&n_pipes, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&max_splice_len, 0, __ATOMIC_SEQ_CST);
 }
 #endif
 
@@ -485,7 +488,24 @@ static void test_bulk_splice(void **state)
 	 * good part of the bytes went through them (in and out) */
 	assert_int_equal(n_pipes, 2);
 	assert_true(n_splice_bytes > (long)(2 * MB));
+	/* the pipes were grown past the 64 KiB default: one splice()
+	 * may move more than one copy buffer */
+	assert_true(max_splice_len > 65536);
 #endif
+	/* the pipes' share of the capacity budget went back */
+	assert_int_equal(relay_pipe_reserved(), 0);
+}
+
+/* A copy buffer larger than the grown pipe: the pipe holds one buffer,
+ * as it always did, and takes nothing from the budget. */
+static void test_bulk_splice_big_buffer(void **state)
+{
+	struct fix *f = *state;
+
+	f->opts.splice = 1;
+	f->opts.bufsize = 2 * MB;
+	run_bulk(f, 8 * MB, 6 * MB + 12345);
+	assert_int_equal(relay_pipe_reserved(), 0);
 }
 
 /* Small exchanges never switch: no pipe, no splice. */
@@ -1063,6 +1083,7 @@ int main(void)
 		T(test_bulk_copy),
 		T(test_bulk_copy_small_buffer),
 		T(test_bulk_splice),
+		T(test_bulk_splice_big_buffer),
 		T(test_splice_small_stays_copy),
 		T(test_halfclose_request_then_answer),
 		T(test_halfclose_bulk_after_close_splice),
