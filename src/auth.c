@@ -635,7 +635,8 @@ auth_run(struct client *cl, const struct users *users, time_t now,
 	/* F-PAR-06: after a local redirection the ACL is checked again,
 	 * without the ACEs that redirect locally */
 	c.st.skip_local = cl->redirect_depth > 0;
-	cl->ext_addr.len = 0;   /* a method may choose it again */
+	free(cl->ext_addr);     /* a method may choose it again */
+	cl->ext_addr = NULL;
 	request_address(cl);
 	for (i = 0; i < ac->nmethods; i++) {
 		int m = ac->methods[i];

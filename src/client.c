@@ -172,6 +172,8 @@ void client_finish(struct client *cl, int err)
 	wipe(cl->cred.user);
 	free(cl->req.host);
 	free(cl->text);
+	free(cl->ext_addr);
+	free(cl->acct_sid);
 	conf_gen_unref(cl->gen);
 	os_atomic_dec(&svc->active);
 	free(cl);
@@ -212,9 +214,9 @@ int client_connect(struct client *cl)
 		net_set_port(&dst, cl->req.port);
 	cl->req.addr = dst;
 	src = net_family(&dst) == AF_INET6 ? &sc->external6 : &sc->external4;
-	if (cl->ext_addr.len != 0 && net_family(&cl->ext_addr) ==
+	if (cl->ext_addr != NULL && net_family(cl->ext_addr) ==
 	    net_family(&dst))
-		src = &cl->ext_addr;   /* chosen by auth (RADIUS) */
+		src = cl->ext_addr;    /* chosen by auth (RADIUS) */
 	if (net_family(&dst) == AF_UNIX)
 		src = NULL;
 	cl->srv_sock = net_connect_dev(&dst, src, sc->bind_dev_out,

@@ -66,7 +66,7 @@ struct client {
 	struct credentials cred;
 	struct relay_stats stats;
 	uint64_t start_ms;           /* monotonic, for %D */
-	char acct_sid[48];           /* RADIUS Acct-Session-Id; "" unset */
+	char *acct_sid;              /* RADIUS Acct-Session-Id, or NULL */
 	int hops;                    /* %h */
 	int conn_errno;              /* socket error of the last failed
 					client_connect(), 0 if none */
@@ -86,9 +86,10 @@ struct client {
 	int redirect_depth;
 	/* F-AUTH-14: source address an authentication method chose for
 	 * this request's outgoing connection (RADIUS Framed-IP-Address);
-	 * len 0 = the service's external address.  Reset by each
-	 * authorization. */
-	struct net_addr ext_addr;
+	 * NULL = the service's external address.  Reset by each
+	 * authorization.  Kept out of line (with acct_sid): few requests
+	 * have one, and every idle tunnel would pay for the space. */
+	struct net_addr *ext_addr;
 };
 
 /* Create the client for an accepted socket (takes ownership of fd). */

@@ -356,8 +356,8 @@ static int chain_open(struct chain *ch, const struct net_addr *dst)
 	if (fam == AF_INET || fam == AF_INET6) {
 		src = fam == AF_INET6 ? &sc->external6 : &sc->external4;
 		/* chosen by auth (RADIUS Framed-IP), F-AUTH-14 */
-		if (cl->ext_addr.len != 0 && net_family(&cl->ext_addr) == fam)
-			src = &cl->ext_addr;
+		if (cl->ext_addr != NULL && net_family(cl->ext_addr) == fam)
+			src = cl->ext_addr;
 		/* an extip hop names the source explicitly */
 		if (ch->src.len != 0 && net_family(&ch->src) == fam)
 			src = &ch->src;

@@ -478,23 +478,38 @@ out:
 	return rc;
 }
 
+/* The source address an Access-Accept chose (Framed-IP), kept out of
+ * line in the client; left unset when there is no memory for it. */
+static void
+set_ext_addr(struct client *cl, const struct net_addr *a)
+{
+	if (cl->ext_addr == NULL)
+		cl->ext_addr = malloc(sizeof(*cl->ext_addr));
+	if (cl->ext_addr != NULL)
+		*cl->ext_addr = *a;
+}
+
 /* Acct-Session-Id: "<start sec>.<start msec>.<thread id>" (acl-auth 5);
  * the wall-clock start is derived from the monotonic start time.  Kept
  * in the client so the accounting Start and Stop carry the same one. */
 static const char *
 session_id(struct client *cl)
 {
+	enum { SID_MAX = 48 };
 	struct timespec ts;
 	uint64_t wall, age;
 
-	if (cl->acct_sid[0] != '\0')
+	if (cl->acct_sid != NULL)
 		return cl->acct_sid;
+	cl->acct_sid = malloc(SID_MAX);
+	if (cl->acct_sid == NULL)
+		return "0.000.0";
 	os_realtime(&ts);
 	wall = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	age = os_monotonic_ms() - cl->start_ms;
 	if (age < wall)
 		wall -= age;
-	snprintf(cl->acct_sid, sizeof(cl->acct_sid), "%llu.%03u.%lu",
+	snprintf(cl->acct_sid, SID_MAX, "%llu.%03u.%lu",
 		 (unsigned long long)(wall / 1000), (unsigned)(wall % 1000),
 		 os_thread_id());
 	return cl->acct_sid;
@@ -566,7 +581,7 @@ radius_auth(struct client *cl)
 			    &r) == 0) {
 		result = radius_reply_result(&r);
 		if (result == 0 && r.framed.len != 0)
-			cl->ext_addr = r.framed;   /* F-AUTH-14 */
+			set_ext_addr(cl, &r.framed);   /* F-AUTH-14 */
 	}
 	/* logging.md 1.4: with `log radius`, a success starts accounting */
 	if (result == 0 && cl->conf && log_sink_is_radius(cl->conf->log))
