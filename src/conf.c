@@ -202,6 +202,7 @@ static struct conf_gen *gen_new(void)
 	if (g == NULL)
 		return NULL;
 	g->refs = 1;
+	g->pollspin = -1;
 	memcpy(g->timeouts, default_timeouts, sizeof(g->timeouts));
 	return g;
 }

@@ -78,6 +78,7 @@ struct conf_gen {
 	struct limit_conf *limits;           /* bandlim*, connlim (limit.c) */
 	struct counter_conf *counters;       /* counter, count* (counter.c) */
 	int parentretries;                   /* `parentretries`; 0 = 2 */
+	int pollspin;                        /* `pollspin` us; -1 = default */
 	struct radius_conf *radius;          /* `radius` servers (radius.c) */
 	int version;                         /* set by conf_gen_publish */
 };

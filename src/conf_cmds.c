@@ -159,6 +159,21 @@ static int cmd_stacksize(struct conf_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* pollspin <microseconds>: how long a waiting worker keeps checking its
+ * sockets before it sleeps (pollspin.c); process-wide, last line wins. */
+static int cmd_pollspin(struct conf_ctx *ctx, int argc, char **argv)
+{
+	long v;
+
+	if (conf_parse_long(argv[1], 0, OS_POLL_SPIN_MAX, &v) != 0) {
+		conf_error(ctx, "pollspin: invalid value '%s' (0-%d "
+			   "microseconds)", argv[1], OS_POLL_SPIN_MAX);
+		return 1;
+	}
+	ctx->gen->pollspin = (int)v;
+	return 0;
+}
+
 static int cmd_maxseg(struct conf_ctx *ctx, int argc, char **argv)
 {
 	long v;
@@ -524,6 +539,7 @@ static const struct conf_cmd builtin[] = {
 	{ "backlog", 2, 2, cmd_backlog, NULL },
 	{ "stacksize", 2, 2, cmd_stacksize, NULL },
 	{ "maxseg", 2, 2, cmd_maxseg, NULL },
+	{ "pollspin", 2, 2, cmd_pollspin, NULL },
 	{ "timeouts", 2, 0, cmd_timeouts, NULL },
 	{ "daemon", 1, 1, cmd_daemon, NULL },
 	{ "service", 1, 1, cmd_noop, NULL },

@@ -204,6 +204,7 @@ static int apply(struct runtime *rt, struct conf_gen *g)
 	int i;
 
 	rt->gen = g;
+	os_poll_spin_set(g->pollspin >= 0 ? g->pollspin : OS_POLL_SPIN_DEFAULT);
 	if (!rt->applied_once) {
 		for (i = 0; i < g->neffects; i++) {
 			if (g->effects[i].kind == EFF_DAEMON) {

@@ -97,6 +97,7 @@ void os_mutex_destroy(os_mutex_t *m);
 
 /* ---- clocks ---------------------------------------------------------- */
 uint64_t os_monotonic_ms(void);          /* for intervals and timeouts */
+uint64_t os_monotonic_us(void);          /* the same in microseconds */
 void os_realtime(struct timespec *ts);   /* wall clock, for log records */
 void os_sleep_ms(unsigned ms);
 int os_localtime(time_t t, struct tm *out);
@@ -115,8 +116,19 @@ int os_sock_errno(void);                 /* last socket error code */
 int os_errno_is_wouldblock(int err);
 int os_errno_is_inprogress(int err);
 int os_errno_is_intr(int err);
-/* poll() on every platform; timeout in ms, -1 = forever. */
+/* poll() on every platform; timeout in ms, -1 = forever.  A wait that
+ * would sleep first checks the descriptors again for up to the spin
+ * time, yielding the CPU between checks (pollspin.c). */
 int os_poll(os_pollfd_t *fds, unsigned n, int timeout_ms);
+/* The same as one plain system call, without the spin. */
+int os_poll_sys(os_pollfd_t *fds, unsigned n, int timeout_ms);
+/* The spin time of os_poll() in microseconds; 0 = sleep at once. */
+#define OS_POLL_SPIN_DEFAULT 50
+#define OS_POLL_SPIN_MAX 100000
+void os_poll_spin_set(int usec);
+int os_poll_spin_get(void);
+/* Give the CPU to another runnable thread, if there is one. */
+void os_yield(void);
 /* Thread-safe strerror into buf; returns buf. */
 const char *os_strerror(int err, char *buf, size_t len);
 

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
@@ -382,6 +383,14 @@ uint64_t os_monotonic_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t os_monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 void os_realtime(struct timespec *ts)
 {
 	clock_gettime(CLOCK_REALTIME, ts);
@@ -452,9 +461,14 @@ int os_errno_is_intr(int err)
 	return err == EINTR;
 }
 
-int os_poll(os_pollfd_t *fds, unsigned n, int timeout_ms)
+int os_poll_sys(os_pollfd_t *fds, unsigned n, int timeout_ms)
 {
 	return poll(fds, (nfds_t)n, timeout_ms);
+}
+
+void os_yield(void)
+{
+	sched_yield();
 }
 
 const char *os_strerror(int err, char *buf, size_t len)

@@ -150,6 +150,19 @@ uint64_t os_monotonic_ms(void)
 	return (uint64_t)GetTickCount64();
 }
 
+uint64_t os_monotonic_us(void)
+{
+	static LARGE_INTEGER freq;
+	LARGE_INTEGER now;
+
+	if (freq.QuadPart == 0)
+		QueryPerformanceFrequency(&freq);   /* fixed at boot */
+	QueryPerformanceCounter(&now);
+	return (uint64_t)(now.QuadPart / freq.QuadPart) * 1000000u +
+	       (uint64_t)(now.QuadPart % freq.QuadPart) * 1000000u /
+	       (uint64_t)freq.QuadPart;
+}
+
 void os_realtime(struct timespec *ts)
 {
 	/* FILETIME counts 100 ns units since 1601-01-01. */
@@ -236,7 +249,12 @@ int os_errno_is_intr(int err)
 	return err == WSAEINTR;
 }
 
-int os_poll(os_pollfd_t *fds, unsigned n, int timeout_ms)
+void os_yield(void)
+{
+	SwitchToThread();
+}
+
+int os_poll_sys(os_pollfd_t *fds, unsigned n, int timeout_ms)
 {
 	/* WSAPoll rejects an empty set; POSIX poll() just waits. */
 	if (n == 0) {

@@ -110,6 +110,10 @@ BAD_CONFIGS = [
      r"^cfg:1: unknown command 'Internal'$"),
     ("end_with_arg", "end x\n",
      r"^cfg:1: unknown command 'end'$"),
+    ("pollspin_big", "pollspin 100001\n",
+     r"^cfg:1: pollspin: invalid value '100001' \(0-100000 microseconds\)$"),
+    ("pollspin_text", "pollspin fast\n",
+     r"^cfg:1: pollspin: invalid value 'fast'"),
 ]
 
 

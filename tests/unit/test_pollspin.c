@@ -1,0 +1,174 @@
+/*
+ * Unit tests for pollspin.c (os_poll: check again for a short while,
+ * yielding, before sleeping; the `pollspin` command, F-PERF): the spin
+ * time is clamped, ready descriptors are reported at once, data that
+ * arrives during the spin or after it is reported, a hang-up is
+ * reported, the caller's timeout is kept (never cut short, and a long
+ * spin never outlasts a short timeout), and spin 0 is a plain poll().
+ * Only lower bounds, and one wide upper bound, on elapsed time.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "os.h"
+
+static int sv[2];
+
+static int setup(void **state)
+{
+	(void)state;
+	os_poll_spin_set(OS_POLL_SPIN_DEFAULT);
+	return socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	os_poll_spin_set(OS_POLL_SPIN_DEFAULT);
+	return 0;
+}
+
+static int wait_in(int fd, int timeout_ms)
+{
+	os_pollfd_t p;
+
+	memset(&p, 0, sizeof(p));
+	p.fd = fd;
+	p.events = POLLIN;
+	if (os_poll(&p, 1, timeout_ms) != 1)
+		return 0;
+	return p.revents;
+}
+
+static void spin_is_clamped(void **state)
+{
+	(void)state;
+	os_poll_spin_set(-5);
+	assert_int_equal(os_poll_spin_get(), 0);
+	os_poll_spin_set(OS_POLL_SPIN_MAX + 1);
+	assert_int_equal(os_poll_spin_get(), OS_POLL_SPIN_MAX);
+	os_poll_spin_set(75);
+	assert_int_equal(os_poll_spin_get(), 75);
+}
+
+static void ready_is_reported_at_once(void **state)
+{
+	(void)state;
+	assert_int_equal(write(sv[1], "x", 1), 1);
+	assert_true(wait_in(sv[0], 1000) & POLLIN);
+	/* the same through the plain call */
+	{
+		os_pollfd_t p = { .fd = sv[0], .events = POLLIN };
+
+		assert_int_equal(os_poll_sys(&p, 1, 0), 1);
+	}
+}
+
+static void *late_writer(void *arg)
+{
+	useconds_t delay = *(useconds_t *)arg;
+
+	usleep(delay);
+	(void)!write(sv[1], "y", 1);
+	return NULL;
+}
+
+/* A writer after 20 us lands in the spin, after 20 ms in the sleep:
+ * both must be reported. */
+static void late_data_is_reported(void **state)
+{
+	static useconds_t delays[] = { 20, 20000 };
+	size_t i;
+
+	(void)state;
+	os_poll_spin_set(1000);
+	for (i = 0; i < sizeof(delays) / sizeof(delays[0]); i++) {
+		pthread_t t;
+		char c;
+
+		assert_int_equal(pthread_create(&t, NULL, late_writer,
+						&delays[i]), 0);
+		assert_true(wait_in(sv[0], 5000) & POLLIN);
+		pthread_join(t, NULL);
+		assert_int_equal(read(sv[0], &c, 1), 1);
+	}
+}
+
+static void hangup_is_reported(void **state)
+{
+	(void)state;
+	close(sv[1]);
+	sv[1] = -1;
+	assert_true(wait_in(sv[0], 1000) & (POLLIN | POLLHUP));
+}
+
+static void timeout_is_kept(void **state)
+{
+	uint64_t t0 = os_monotonic_ms();
+
+	(void)state;
+	assert_int_equal(wait_in(sv[0], 30), 0);
+	/* never cut short by the time spent spinning */
+	assert_true(os_monotonic_ms() - t0 >= 29);
+}
+
+static void long_spin_keeps_short_timeout(void **state)
+{
+	uint64_t t0;
+
+	(void)state;
+	os_poll_spin_set(OS_POLL_SPIN_MAX);    /* 100 ms */
+	t0 = os_monotonic_ms();
+	assert_int_equal(wait_in(sv[0], 5), 0);
+	/* the spin stops at the caller's 5 ms, far below the 100 ms */
+	assert_true(os_monotonic_ms() - t0 < 90);
+	t0 = os_monotonic_ms();
+	assert_int_equal(wait_in(sv[0], 0), 0);
+	assert_true(os_monotonic_ms() - t0 < 90);
+}
+
+static void spin_zero_is_plain_poll(void **state)
+{
+	uint64_t t0;
+
+	(void)state;
+	os_poll_spin_set(0);
+	t0 = os_monotonic_ms();
+	assert_int_equal(wait_in(sv[0], 20), 0);
+	assert_true(os_monotonic_ms() - t0 >= 19);
+	assert_int_equal(write(sv[1], "z", 1), 1);
+	assert_true(wait_in(sv[0], 1000) & POLLIN);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(spin_is_clamped),
+		cmocka_unit_test_setup_teardown(ready_is_reported_at_once,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(late_data_is_reported,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(hangup_is_reported,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(timeout_is_kept,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(long_spin_keeps_short_timeout,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(spin_zero_is_plain_poll,
+						setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
