@@ -120,6 +120,9 @@ int os_errno_is_intr(int err);
  * would sleep first checks the descriptors again for up to the spin
  * time, yielding the CPU between checks (pollspin.c). */
 int os_poll(os_pollfd_t *fds, unsigned n, int timeout_ms);
+/* The same for a tunnel moving bulk data: at most one such waiter in
+ * the process spins at a time, the others sleep at once. */
+int os_poll_bulk(os_pollfd_t *fds, unsigned n, int timeout_ms);
 /* The same as one plain system call, without the spin. */
 int os_poll_sys(os_pollfd_t *fds, unsigned n, int timeout_ms);
 /* The spin time of os_poll() in microseconds; 0 = sleep at once. */

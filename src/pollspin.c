@@ -17,10 +17,16 @@
  * OS_POLL_SPIN_DEFAULT; 0 turns it off) and by the caller's timeout.  It
  * costs at most that much CPU per wait, which idle connections pay once
  * per event.
+ *
+ * Tunnels moving bulk data wait for buffer space or the next burst.  One
+ * such tunnel gains from the spin (its relay answers each burst at
+ * once), but several spinning together take the CPU that the others'
+ * copies need: os_poll_bulk() lets one of them spin at a time.
  */
 #include "os.h"
 
 static int spin_us = OS_POLL_SPIN_DEFAULT;   /* atomic */
+static int bulk_spinning;                     /* atomic: bulk spinners */
 
 void os_poll_spin_set(int usec)
 {
@@ -56,18 +62,27 @@ static int poll_spin(os_pollfd_t *fds, unsigned n, uint64_t limit,
 	return r;
 }
 
-int os_poll(os_pollfd_t *fds, unsigned n, int timeout_ms)
+/* Spin for up to `spin` us (never beyond the caller's timeout), then
+ * sleep for what is left.  With a `gate`, only one caller at a time
+ * spins; the others go to sleep at once. */
+static int poll_spin_then_sleep(os_pollfd_t *fds, unsigned n,
+				int timeout_ms, int *gate)
 {
 	int spin = os_atomic_load(&spin_us);
-	uint64_t limit, spent;
+	uint64_t limit = (uint64_t)spin, spent = 0;
 	int r;
 
 	if (timeout_ms == 0 || spin <= 0 || n == 0)
 		return os_poll_sys(fds, n, timeout_ms);
-	limit = (uint64_t)spin;
+	if (gate != NULL && os_atomic_inc(gate) != 1) {
+		os_atomic_dec(gate);
+		return os_poll_sys(fds, n, timeout_ms);
+	}
 	if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000u < limit)
 		limit = (uint64_t)timeout_ms * 1000u;
 	r = poll_spin(fds, n, limit, &spent);
+	if (gate != NULL)
+		os_atomic_dec(gate);
 	if (r != 0)
 		return r;
 	if (timeout_ms > 0) {
@@ -80,3 +95,12 @@ int os_poll(os_pollfd_t *fds, unsigned n, int timeout_ms)
 	return os_poll_sys(fds, n, timeout_ms);
 }
 
+int os_poll(os_pollfd_t *fds, unsigned n, int timeout_ms)
+{
+	return poll_spin_then_sleep(fds, n, timeout_ms, NULL);
+}
+
+int os_poll_bulk(os_pollfd_t *fds, unsigned n, int timeout_ms)
+{
+	return poll_spin_then_sleep(fds, n, timeout_ms, &bulk_spinning);
+}

@@ -110,7 +110,7 @@ struct relay {
 	int code;                  /* a final code decided inside a step */
 	int moved;                 /* this round changed something */
 	int watch_seen;            /* last *o->watch value checked */
-	int bulk;                  /* a read filled the buffer (no spin) */
+	int bulk;                  /* a read filled the buffer */
 #ifdef RELAY_HAVE_SPLICE
 	int sigpipe_held;          /* SIGPIPE blocked by us, see below */
 	sigset_t oldmask;
@@ -677,10 +677,10 @@ static int relay_round(struct relay *r, int wait, int *idle_wakes)
 		os_sleep_ms((unsigned)wait);
 		return 0;
 	}
-	/* Bulk traffic waits without the spin of os_poll(): its waits are
-	 * for buffer space or the next burst, and spinning workers would
-	 * take the CPU that the other tunnels' copies need. */
-	n = r->bulk ? os_poll_sys(pfd, nfd, wait) : os_poll(pfd, nfd, wait);
+	/* Bulk traffic: one tunnel at a time spins (pollspin.c); more
+	 * spinners would take the CPU that the other tunnels' copies
+	 * need. */
+	n = r->bulk ? os_poll_bulk(pfd, nfd, wait) : os_poll(pfd, nfd, wait);
 	if (n < 0)
 		return os_errno_is_intr(os_sock_errno()) ? 0 : ERR_RELAY_POLL;
 	if (n == 0 && !cl_held && !srv_held)

@@ -5,7 +5,9 @@
  * arrives during the spin or after it is reported, a hang-up is
  * reported, the caller's timeout is kept (never cut short, and a long
  * spin never outlasts a short timeout), and spin 0 is a plain poll().
- * Only lower bounds, and one wide upper bound, on elapsed time.
+ * os_poll_bulk() does the same, and while one bulk waiter spins a
+ * second one sleeps (it uses almost no CPU time in its wait).
+ * Only lower bounds, and wide upper bounds, on elapsed and CPU time.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "os.h"
@@ -48,6 +51,18 @@ static int wait_in(int fd, int timeout_ms)
 	p.fd = fd;
 	p.events = POLLIN;
 	if (os_poll(&p, 1, timeout_ms) != 1)
+		return 0;
+	return p.revents;
+}
+
+static int wait_in_bulk(int fd, int timeout_ms)
+{
+	os_pollfd_t p;
+
+	memset(&p, 0, sizeof(p));
+	p.fd = fd;
+	p.events = POLLIN;
+	if (os_poll_bulk(&p, 1, timeout_ms) != 1)
 		return 0;
 	return p.revents;
 }
@@ -152,6 +167,63 @@ static void spin_zero_is_plain_poll(void **state)
 	assert_true(wait_in(sv[0], 1000) & POLLIN);
 }
 
+static void bulk_reports_and_keeps_timeout(void **state)
+{
+	uint64_t t0;
+
+	(void)state;
+	t0 = os_monotonic_ms();
+	assert_int_equal(wait_in_bulk(sv[0], 30), 0);
+	assert_true(os_monotonic_ms() - t0 >= 29);
+	assert_int_equal(write(sv[1], "b", 1), 1);
+	assert_true(wait_in_bulk(sv[0], 1000) & POLLIN);
+}
+
+static int spinner_started;
+
+static void *bulk_spinner(void *arg)
+{
+	int fd = *(int *)arg;
+
+	os_atomic_store(&spinner_started, 1);
+	(void)wait_in_bulk(fd, 300);
+	return NULL;
+}
+
+static uint64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* While one bulk waiter spins (100 ms spin, nothing arrives), a second
+ * one sleeps at once: 60 ms of waiting cost it well under 20 ms of CPU.
+ * Without the gate it would spin all 60 ms. */
+static void second_bulk_waiter_sleeps(void **state)
+{
+	int other[2];
+	pthread_t t;
+	uint64_t c0, c1;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, other), 0);
+	os_poll_spin_set(OS_POLL_SPIN_MAX);
+	os_atomic_store(&spinner_started, 0);
+	assert_int_equal(pthread_create(&t, NULL, bulk_spinner, &other[0]), 0);
+	while (!os_atomic_load(&spinner_started))
+		usleep(100);
+	usleep(5000);          /* the spinner is inside its 100 ms spin */
+	c0 = thread_cpu_us();
+	assert_int_equal(wait_in_bulk(sv[0], 60), 0);
+	c1 = thread_cpu_us();
+	assert_true(c1 - c0 < 20000);
+	pthread_join(t, NULL);
+	close(other[0]);
+	close(other[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +239,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(long_spin_keeps_short_timeout,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(spin_zero_is_plain_poll,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(bulk_reports_and_keeps_timeout,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(second_bulk_waiter_sleeps,
 						setup, teardown),
 	};
 
