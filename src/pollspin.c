@@ -18,6 +18,11 @@
  * costs at most that much CPU per wait, which idle connections pay once
  * per event.
  *
+ * A thread whose last wait ran out with nothing ready serves an idle
+ * peer: it sleeps at once until one of its waits sees something again.
+ * An idle tunnel that wakes up every second to check its timers thus
+ * costs no spin, however many there are.
+ *
  * Tunnels moving bulk data wait for buffer space or the next burst.  One
  * such tunnel gains from the spin (its relay answers each burst at
  * once), but several spinning together take the CPU that the others'
@@ -25,7 +30,15 @@
  */
 #include "os.h"
 
+#if defined(_MSC_VER) && !defined(__clang__)
+#define POLLSPIN_THREAD __declspec(thread)
+#else
+#define POLLSPIN_THREAD _Thread_local
+#endif
+
 static int spin_us = OS_POLL_SPIN_DEFAULT;   /* atomic */
+/* This thread's last wait timed out: its peers are idle. */
+static POLLSPIN_THREAD int thread_idle;
 static int bulk_spinning;                     /* atomic: bulk spinners */
 
 void os_poll_spin_set(int usec)
@@ -62,6 +75,15 @@ static int poll_spin(os_pollfd_t *fds, unsigned n, uint64_t limit,
 	return r;
 }
 
+/* Sleep in poll(); note whether the wait ran out with nothing ready. */
+static int poll_sleep(os_pollfd_t *fds, unsigned n, int timeout_ms)
+{
+	int r = os_poll_sys(fds, n, timeout_ms);
+
+	thread_idle = r == 0;
+	return r;
+}
+
 /* Spin for up to `spin` us (never beyond the caller's timeout), then
  * sleep for what is left.  With a `gate`, only one caller at a time
  * spins; the others go to sleep at once. */
@@ -74,9 +96,11 @@ static int poll_spin_then_sleep(os_pollfd_t *fds, unsigned n,
 
 	if (timeout_ms == 0 || spin <= 0 || n == 0)
 		return os_poll_sys(fds, n, timeout_ms);
+	if (thread_idle)
+		return poll_sleep(fds, n, timeout_ms);
 	if (gate != NULL && os_atomic_inc(gate) != 1) {
 		os_atomic_dec(gate);
-		return os_poll_sys(fds, n, timeout_ms);
+		return poll_sleep(fds, n, timeout_ms);
 	}
 	if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000u < limit)
 		limit = (uint64_t)timeout_ms * 1000u;
@@ -88,11 +112,13 @@ static int poll_spin_then_sleep(os_pollfd_t *fds, unsigned n,
 	if (timeout_ms > 0) {
 		uint64_t ms = spent / 1000u;
 
-		if (ms >= (uint64_t)timeout_ms)
+		if (ms >= (uint64_t)timeout_ms) {
+			thread_idle = 1;
 			return 0;
+		}
 		timeout_ms -= (int)ms;
 	}
-	return os_poll_sys(fds, n, timeout_ms);
+	return poll_sleep(fds, n, timeout_ms);
 }
 
 int os_poll(os_pollfd_t *fds, unsigned n, int timeout_ms)

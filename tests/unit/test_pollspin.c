@@ -6,7 +6,9 @@
  * reported, the caller's timeout is kept (never cut short, and a long
  * spin never outlasts a short timeout), and spin 0 is a plain poll().
  * os_poll_bulk() does the same, and while one bulk waiter spins a
- * second one sleeps (it uses almost no CPU time in its wait).
+ * second one sleeps (it uses almost no CPU time in its wait).  A thread
+ * whose last wait timed out sleeps at once (no CPU time) until a wait
+ * sees something again.
  * Only lower bounds, and wide upper bounds, on elapsed and CPU time.
  */
 #include <stdarg.h>
@@ -25,11 +27,28 @@
 
 static int sv[2];
 
+/* A wait that sees something: this thread's waits spin again. */
+static void make_active(void)
+{
+	os_pollfd_t p;
+	char c;
+
+	memset(&p, 0, sizeof(p));
+	p.fd = sv[0];
+	p.events = POLLIN;
+	assert_int_equal(write(sv[1], "a", 1), 1);
+	assert_int_equal(os_poll(&p, 1, 1000), 1);
+	assert_int_equal(read(sv[0], &c, 1), 1);
+}
+
 static int setup(void **state)
 {
 	(void)state;
 	os_poll_spin_set(OS_POLL_SPIN_DEFAULT);
-	return socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+		return -1;
+	make_active();
+	return 0;
 }
 
 static int teardown(void **state)
@@ -198,6 +217,25 @@ static uint64_t thread_cpu_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* With a 100 ms spin, a 40 ms wait that times out makes the thread
+ * idle: the next 40 ms wait costs well under 20 ms of CPU (it would
+ * spin all 40 ms otherwise); data still wakes it, and then it is
+ * active again. */
+static void idle_thread_sleeps_at_once(void **state)
+{
+	uint64_t c0, c1;
+
+	(void)state;
+	os_poll_spin_set(OS_POLL_SPIN_MAX);
+	assert_int_equal(wait_in(sv[0], 40), 0);
+	c0 = thread_cpu_us();
+	assert_int_equal(wait_in(sv[0], 40), 0);
+	c1 = thread_cpu_us();
+	assert_true(c1 - c0 < 20000);
+	assert_int_equal(write(sv[1], "i", 1), 1);
+	assert_true(wait_in(sv[0], 1000) & POLLIN);
+}
+
 /* While one bulk waiter spins (100 ms spin, nothing arrives), a second
  * one sleeps at once: 60 ms of waiting cost it well under 20 ms of CPU.
  * Without the gate it would spin all 60 ms. */
@@ -243,6 +281,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bulk_reports_and_keeps_timeout,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(second_bulk_waiter_sleeps,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(idle_thread_sleeps_at_once,
 						setup, teardown),
 	};
 
