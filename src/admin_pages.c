@@ -193,7 +193,22 @@ void admin_counters_begin(struct admin_buf *b)
 		      "<th>Last update</th><th>Position</th></tr>\n");
 }
 
-void admin_counter_row(struct admin_buf *b, const struct counter_info *ci)
+/* The Active column: YES / NO, a link to the opposite switch. */
+static void active_cell(struct admin_buf *b, const struct counter_info *ci,
+			int links)
+{
+	const char *word = ci->disabled ? "NO" : "YES";
+
+	if (links)
+		admin_buf_printf(b, "</td><td><a href=\"/C%c%llu\">%s</a>",
+				 ci->disabled ? 'S' : 'D',
+				 (unsigned long long)ci->position, word);
+	else
+		admin_buf_printf(b, "</td><td>%s", word);
+}
+
+void admin_counter_row(struct admin_buf *b, const struct counter_info *ci,
+		       int links)
 {
 	char lim[48], mb[32], t1[32], t2[32];
 
@@ -204,8 +219,9 @@ void admin_counter_row(struct admin_buf *b, const struct counter_info *ci)
 		admin_buf_str(b, "/");
 		esc(b, ci->comment);
 	}
+	active_cell(b, ci, links);
 	if (ci->exclusion) {
-		admin_buf_printf(b, "</td><td>YES</td><td></td><td></td>"
+		admin_buf_printf(b, "</td><td></td><td></td>"
 				 "<td></td><td></td><td>%llu</td></tr>\n",
 				 (unsigned long long)ci->position);
 		return;
@@ -214,7 +230,7 @@ void admin_counter_row(struct admin_buf *b, const struct counter_info *ci)
 	admin_mb_text(mb, sizeof(mb), ci->bytes);
 	admin_time_text(t1, sizeof(t1), ci->cleared);
 	admin_time_text(t2, sizeof(t2), ci->updated);
-	admin_buf_printf(b, "</td><td>YES</td><td>%s</td><td>%s</td>"
+	admin_buf_printf(b, "</td><td>%s</td><td>%s</td>"
 			 "<td>%s</td><td>%s</td><td>%llu</td></tr>\n",
 			 lim, mb, t1, t2, (unsigned long long)ci->position);
 }
@@ -222,6 +238,172 @@ void admin_counter_row(struct admin_buf *b, const struct counter_info *ci)
 void admin_counters_end(struct admin_buf *b)
 {
 	admin_buf_str(b, "</table>\n");
+}
+
+/* ---- running services ------------------------------------------------------ */
+
+int admin_xml_escape(struct admin_buf *b, const char *s, size_t n)
+{
+	size_t i, run = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *ent;
+
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			ent = "?";
+		else if (c == '&')
+			ent = "&amp;";
+		else if (c == '<')
+			ent = "&lt;";
+		else if (c == '>')
+			ent = "&gt;";
+		else if (c == '"')
+			ent = "&quot;";
+		else if (c == '\'')
+			ent = "&apos;";
+		else
+			continue;
+		if (admin_buf_add(b, s + run, i - run) != 0 ||
+		    admin_buf_str(b, ent) != 0)
+			return -1;
+		run = i + 1;
+	}
+	return admin_buf_add(b, s + run, n - run);
+}
+
+/* <tag>escaped s</tag>; an empty element for NULL. */
+static void xml_elem(struct admin_buf *b, const char *tag, const char *s)
+{
+	admin_buf_printf(b, "<%s>", tag);
+	if (s != NULL)
+		admin_xml_escape(b, s, strlen(s));
+	admin_buf_printf(b, "</%s>", tag);
+}
+
+void admin_services_begin(struct admin_buf *b)
+{
+	admin_buf_str(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+		      "<?xml-stylesheet href=\"/SX\" type=\"text/css\"?>\n"
+		      "<services>\n<description>Services currently running "
+		      "and connected clients</description>\n");
+}
+
+void admin_service_xml(struct admin_buf *b, const struct admin_svc_info *si,
+		       const struct admin_buf *clients)
+{
+	admin_buf_str(b, "<service>");
+	xml_elem(b, "name", si->name);
+	xml_elem(b, "command", si->command);
+	xml_elem(b, "listen", si->listen);
+	xml_elem(b, "where", si->where);
+	admin_buf_printf(b, "<maxconn>%d</maxconn><nclients>%d</nclients>\n"
+			 "<clients>\n", si->maxconn, si->nclients);
+	if (clients->failed)
+		b->failed = 1;
+	else
+		admin_buf_add(b, clients->p ? clients->p : "", clients->n);
+	admin_buf_str(b, "</clients></service>\n");
+}
+
+void admin_client_xml(struct admin_buf *b, const struct admin_client_info *ci)
+{
+	admin_buf_str(b, "<client>");
+	xml_elem(b, "peer", ci->peer);
+	xml_elem(b, "user", ci->user);
+	xml_elem(b, "target", ci->target);
+	admin_buf_str(b, "</client>\n");
+}
+
+void admin_services_end(struct admin_buf *b)
+{
+	admin_buf_str(b, "</services>\n");
+}
+
+const char *admin_services_css(void)
+{
+	return "services { display: block; margin: 1em; "
+	       "font-family: sans-serif; font-size: small; }\n"
+	       "description { display: block; font-size: large; "
+	       "font-weight: bold; margin-bottom: 1em; }\n"
+	       "service { display: block; border: 1px solid gray; "
+	       "margin: 0.5em 0; padding: 0.5em; }\n"
+	       "name, command, listen, where, maxconn, nclients "
+	       "{ display: inline; margin-right: 1em; }\n"
+	       "name { font-weight: bold; }\n"
+	       "clients { display: block; margin-left: 2em; }\n"
+	       "client { display: block; }\n"
+	       "peer, user, target { display: inline; margin-right: 1em; }\n";
+}
+
+/* ---- the config form --------------------------------------------------------- */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode s[0..n) into out (room for n bytes): returns the length or -1. */
+static long form_decode(const char *s, size_t n, char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '+') {
+			out[o++] = ' ';
+		} else if (s[i] != '%') {
+			out[o++] = s[i];
+		} else {
+			int hi, lo;
+
+			if (n - i < 3)
+				return -1;
+			hi = hexval(s[i + 1]);
+			lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			out[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		}
+	}
+	return (long)o;
+}
+
+int admin_form_field(const char *body, size_t n, const char *name,
+		     char **out, size_t *outlen)
+{
+	size_t nl = strlen(name), pos = 0;
+
+	while (body != NULL && pos <= n) {
+		const char *amp = memchr(body + pos, '&', n - pos);
+		size_t end = amp ? (size_t)(amp - body) : n;
+		long got;
+
+		if (end - pos > nl && memcmp(body + pos, name, nl) == 0 &&
+		    body[pos + nl] == '=') {
+			pos += nl + 1;
+			*out = malloc(end - pos + 1);
+			if (*out == NULL)
+				return -3;
+			got = form_decode(body + pos, end - pos, *out);
+			if (got < 0) {
+				free(*out);
+				*out = NULL;
+				return -2;
+			}
+			(*out)[got] = '\0';
+			*outlen = (size_t)got;
+			return 0;
+		}
+		pos = end + 1;
+	}
+	return -1;
 }
 
 /* ---- responses ------------------------------------------------------------ */

@@ -43,7 +43,10 @@ void admin_page_end(struct admin_buf *b);
 
 /* Counters page pieces: the table head, one row per rule, the end. */
 void admin_counters_begin(struct admin_buf *b);
-void admin_counter_row(struct admin_buf *b, const struct counter_info *ci);
+/* links: the Active column is a link that switches the counter (/CDn
+ * when on, /CSn when off); 0 for read-only pages. */
+void admin_counter_row(struct admin_buf *b, const struct counter_info *ci,
+		       int links);
 void admin_counters_end(struct admin_buf *b);
 
 /* "100 MB/day": the limit column (limit in bytes, reset type letter). */
@@ -65,5 +68,51 @@ int admin_response(struct admin_buf *out, int status, const char *reason,
  * escaped.  Used for errors and short answers. */
 void admin_message_page(struct admin_buf *b, const char *title,
 			const char *text);
+
+/* ---- running services (/S, /SX) ---------------------------------------- */
+
+/* Append s[0..n) for XML text or attributes: & < > " ' as entities, and
+ * the control bytes XML 1.0 cannot carry (all below 0x20 but tab, LF and
+ * CR) as '?', so that any user name or host name gives a well-formed
+ * document. */
+int admin_xml_escape(struct admin_buf *b, const char *s, size_t n);
+
+/* One running service.  Strings may be NULL (element left empty). */
+struct admin_svc_info {
+	const char *name;          /* %N, e.g. "TCPPM" */
+	const char *command;       /* as written, e.g. "tcppm" */
+	const char *listen;        /* "addr:port" */
+	const char *where;         /* "file:line" of its line */
+	int maxconn;
+	int nclients;              /* clients listed below */
+};
+
+/* One connected client. */
+struct admin_client_info {
+	const char *peer;          /* "addr:port" */
+	const char *user;          /* NULL: none (yet) */
+	const char *target;        /* "host:port"; NULL: not known yet */
+};
+
+/* The document: the XML declaration, the stylesheet instruction for /SX
+ * and <services>; then per service admin_service_xml with its clients
+ * already rendered (clients: a buffer filled by admin_client_xml, may be
+ * empty); then the end. */
+void admin_services_begin(struct admin_buf *b);
+void admin_service_xml(struct admin_buf *b, const struct admin_svc_info *si,
+		       const struct admin_buf *clients);
+void admin_client_xml(struct admin_buf *b, const struct admin_client_info *ci);
+void admin_services_end(struct admin_buf *b);
+/* The stylesheet served as /SX (text/css). */
+const char *admin_services_css(void);
+
+/* ---- the config form (/U) ----------------------------------------------- */
+
+/* Find field `name` in an application/x-www-form-urlencoded body and
+ * decode it ('+' is a space, %XX a byte) into a new NUL-terminated
+ * buffer (*out, *outlen without the NUL; free() it).  Returns 0, -1 if
+ * the field is absent, -2 on a bad %-escape, -3 out of memory. */
+int admin_form_field(const char *body, size_t n, const char *name,
+		     char **out, size_t *outlen);
 
 #endif

@@ -88,6 +88,8 @@ void client_main(void *arg)
 
 	if (cl->conf->proxy_header)
 		rc = read_proxy_header(cl);
+	/* listed once cl_peer is final: the listing reads it unlocked */
+	service_client_add(cl->svc, cl);
 	/* ssl_serv: the service protocol runs inside TLS (F-TLS) */
 	if (rc == 0)
 		rc = tls_client_accept(cl);
@@ -139,6 +141,7 @@ void client_log(struct client *cl, int err)
 		rec.bytes_out = cl->stats.bytes_from_client;
 		rec.hops = cl->hops;
 		rec.text = cl->text ? cl->text : "";
+		rec.sql_quote = log_sink_is_sql(sc->log);   /* log &DSN */
 		n = logformat_expand(line, sizeof(line), sc->logformat, &rec);
 		log_sink_write(sc->log, line, n);
 	}
@@ -164,6 +167,9 @@ void client_finish(struct client *cl, int err)
 
 	if (!cl->logged)
 		client_log(cl, err);
+	if (cl->listed)
+		service_client_remove(svc, cl);
+	free(cl->shown);
 	limit_client_release(cl);
 	/* wrapped sides drop their layer (iolayer.h) with the socket */
 	iolayer_close(cl->srv_sock);
@@ -180,11 +186,52 @@ void client_finish(struct client *cl, int err)
 	service_release(svc);
 }
 
+/* Admin /S: publish the user and target of an authorized request.  The
+ * worker changes cred and req freely; the listing reads only this copy,
+ * swapped under the service's lock. */
+static void client_publish(struct client *cl)
+{
+	char host[256], text[600];
+	const char *user = cl->cred.user ? cl->cred.user : "";
+	const char *h = cl->req.host;
+	size_t ul = strlen(user);
+	char *copy, *old;
+	int n;
+
+	if (h == NULL && cl->req.addr.len != 0)
+		h = net_addr_str(&cl->req.addr, host, sizeof(host));
+	if (ul >= 256)
+		ul = 255;
+	memcpy(text, user, ul);
+	text[ul] = '\0';
+	n = h == NULL || *h == '\0' ? 0 :
+	    snprintf(text + ul + 1, sizeof(text) - ul - 1, "%s:%u", h,
+		     (unsigned)cl->req.port);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(text) - ul - 1)
+		n = (int)(sizeof(text) - ul - 2);   /* cut, still terminated */
+	text[ul + 1 + (size_t)n] = '\0';
+	copy = malloc(ul + (size_t)n + 2);
+	if (copy == NULL)
+		return;
+	memcpy(copy, text, ul + (size_t)n + 2);
+	os_mutex_lock(&cl->svc->cl_lock);
+	old = cl->shown;
+	cl->shown = copy;
+	os_mutex_unlock(&cl->svc->cl_lock);
+	free(old);
+}
+
 /* The service's auth chain and ACL (auth.c), then connlim and the
  * traffic quotas (limit.c). */
 int client_authorize(struct client *cl)
 {
-	return limit_authorize(cl, auth_authorize(cl));
+	int rc = limit_authorize(cl, auth_authorize(cl));
+
+	if (rc == 0 && cl->listed)
+		client_publish(cl);
+	return rc;
 }
 
 int client_connect(struct client *cl)

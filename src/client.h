@@ -90,6 +90,13 @@ struct client {
 	 * authorization.  Kept out of line (with acct_sid): few requests
 	 * have one, and every idle tunnel would pay for the space. */
 	struct net_addr *ext_addr;
+	/* Admin /S: links in svc->clients and what the listing shows, both
+	 * under svc->cl_lock (service.c).  shown is "user\0host:port", as
+	 * of the last successful authorization, or NULL.  Only clients run
+	 * by client_main are listed. */
+	struct client *svc_next, *svc_prev;
+	int listed;
+	char *shown;
 };
 
 /* Create the client for an accepted socket (takes ownership of fd). */

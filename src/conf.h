@@ -66,6 +66,8 @@ struct conf_gen {
 	char **monitors;                     /* files whose change reloads */
 	int nmonitors;
 	char *config_path;                   /* re-read on reload */
+	int writable;                        /* `writable`: admin /U may
+						rewrite config_path */
 	int maxseg;
 	int rotate;                          /* rotated files to keep */
 	struct log_archiver *archiver;       /* `archiver`, or NULL */

@@ -371,10 +371,12 @@ static int cmd_include(struct conf_ctx *ctx, int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
-/* `writable`: the admin page may later rewrite the config file; the
- * file is re-read from its path on reload, so nothing else to keep. */
+/* `writable` (F-CFG-08): the admin /U page may rewrite the config file.
+ * The file is written by path (a new file renamed over it) and re-read
+ * by path on reload, so no handle is kept: only the flag. */
 static int cmd_writable(struct conf_ctx *ctx, int argc, char **argv)
 {
+	ctx->gen->writable = 1;
 	return 0;
 }
 
@@ -392,7 +394,13 @@ static int cmd_log(struct conf_ctx *ctx, int argc, char **argv)
 	} else if (strcmp(argv[1], "/dev/null") == 0) {
 		s = NULL;
 	} else if (argv[1][0] == '&') {
-		return cmd_later(ctx, argc, argv);
+		/* logging.md 1.3, F-LOG-07; the spec holds a password, so
+		 * errors do not repeat it */
+		if (ctx->mode == CONF_RUN &&
+		    (s = log_sink_odbc(argv[1] + 1, err, sizeof(err))) == NULL) {
+			conf_error(ctx, "log &...: %s", err);
+			return 1;
+		}
 	} else if (strcmp(argv[1], "radius") == 0) {
 		if (!radius_available()) {
 			conf_error(ctx, "log radius: this build has no MD5 "

@@ -84,6 +84,7 @@ struct cnt_rule {
 	uint64_t limit;          /* bytes */
 	struct cnt_file *file;   /* numbered rule of a running config */
 	struct cnt_slot own;     /* otherwise the value is here */
+	int disabled;            /* atomic: switched off by admin /CDn */
 };
 
 struct counter_conf {
@@ -745,7 +746,8 @@ static void cnt_select(const struct counter_conf *cc,
 	for (i = 0; i < cc->nrules; i++) {
 		struct cnt_rule *r = cc->rules[i];
 
-		if (!limit_match(r->rule, cl, now))
+		if (os_atomic_load(&r->disabled) ||
+		    !limit_match(r->rule, cl, now))
 			continue;
 		if (r->no) {
 			if (r->kind == CNT_ALL)
@@ -767,7 +769,8 @@ static void cnt_select(const struct counter_conf *cc,
 	for (i = 0; out_check && i < cc->nrules; i++) {
 		struct cnt_rule *r = cc->rules[i];
 
-		if (!limit_match(r->rule, cl, now))
+		if (os_atomic_load(&r->disabled) ||
+		    !limit_match(r->rule, cl, now))
 			continue;
 		if (r->no) {
 			if (r->kind & CNT_OUT)
@@ -799,6 +802,9 @@ static int cnt_charge(struct counter_client *s, const uint64_t add[2],
 			struct cnt_slot *v = rule_slot(r);
 			uint64_t extra = s->charge[d] ? 0 : s->total[d];
 
+			/* switched off after this request selected it */
+			if (os_atomic_load(&r->disabled))
+				continue;
 			if (s->charge[d] && add[d] > 0) {
 				v->bytes += add[d];
 				v->updated = now;
@@ -1047,6 +1053,7 @@ int counter_foreach(const struct conf_gen *gen, counter_visit_fn fn,
 		ci.type = r->type;
 		ci.limit = r->limit;
 		ci.rule = r->rule;
+		ci.disabled = os_atomic_load(&r->disabled) != 0;
 		os_mutex_lock(&cnt_lock);
 		s = rule_slot(r);
 		ci.bytes = s->bytes;
@@ -1057,5 +1064,17 @@ int counter_foreach(const struct conf_gen *gen, counter_visit_fn fn,
 		if (rc != 0)
 			return rc;
 	}
+	return 0;
+}
+
+/* The flag is atomic rather than under cnt_lock: cnt_select reads it for
+ * every rule of every request without taking the lock. */
+int counter_set_enabled(const struct conf_gen *gen, size_t pos, int on)
+{
+	const struct counter_conf *cc = gen ? gen->counters : NULL;
+
+	if (cc == NULL || pos >= cc->nrules)
+		return -1;
+	os_atomic_store(&cc->rules[pos]->disabled, on ? 0 : 1);
 	return 0;
 }

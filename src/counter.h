@@ -100,6 +100,7 @@ struct counter_info {
 	uint64_t bytes;              /* current value */
 	time_t cleared, updated;     /* last reset, last charge (0 = never) */
 	const struct acl_rule *rule; /* the ACE fields, for matching */
+	int disabled;                /* switched off (admin /CDn) */
 };
 /* Return non-zero to stop the walk (counter_foreach returns it). */
 typedef int (*counter_visit_fn)(void *arg, const struct counter_info *ci);
@@ -108,5 +109,12 @@ typedef int (*counter_visit_fn)(void *arg, const struct counter_info *ci);
  * keeps gen referenced for the walk. */
 int counter_foreach(const struct conf_gen *gen, counter_visit_fn fn,
 		    void *arg);
+/* Admin /CDn and /CSn (services.md 14): switch the rule at 0-based
+ * position pos of gen off (on = 0) or on again.  A rule that is off is
+ * skipped as if it did not match: it neither counts nor limits (nor, for
+ * nocount*, excludes); requests already running stop charging it.  The
+ * state lives in the generation, so a reload turns every rule on again.
+ * Returns 0, or -1 if gen has no rule at pos. */
+int counter_set_enabled(const struct conf_gen *gen, size_t pos, int on);
 
 #endif

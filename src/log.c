@@ -10,9 +10,14 @@
  *
  * `log radius` is a sink too, so services keep one log pointer; it
  * writes no text (client.c sends accounting instead, radius_acct.c).
+ * So is `log &DSN`: its lines are SQL statements handed to log_odbc.c,
+ * which queues them for its own thread (built only with unixODBC).
  */
 #include "log.h"
 #include "logrotate.h"
+#ifdef HAVE_ODBC
+#include "log_odbc.h"
+#endif
 #include "os.h"
 
 #include <errno.h>
@@ -24,7 +29,7 @@
 #include <syslog.h>
 #endif
 
-enum sink_kind { SINK_STDOUT, SINK_FILE, SINK_SYSLOG, SINK_RADIUS };
+enum sink_kind { SINK_STDOUT, SINK_FILE, SINK_SYSLOG, SINK_RADIUS, SINK_ODBC };
 
 #define NAME_MAX_LEN 4096
 
@@ -42,6 +47,7 @@ struct log_sink {
 	time_t next;            /* when to look at the calendar again */
 	char *done_name;        /* closed by a switch, not yet tidied */
 	struct tm done_start;   /* start of the period after it */
+	struct odbc_sink *odbc; /* SINK_ODBC: queue and writer thread */
 };
 
 static struct log_sink *sink_new(enum sink_kind kind)
@@ -339,6 +345,46 @@ struct log_sink *log_sink_syslog(const char *ident)
 	return s;
 }
 
+#ifdef HAVE_ODBC
+struct log_sink *log_sink_odbc(const char *spec, char *err, size_t errlen)
+{
+	struct log_sink *s = sink_new(SINK_ODBC);
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->odbc = odbc_sink_open(spec, err, errlen);
+	if (s->odbc == NULL) {
+		os_mutex_destroy(&s->lock);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int log_odbc_available(void)
+{
+	return 1;
+}
+#else
+struct log_sink *log_sink_odbc(const char *spec, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "this build has no ODBC (unixODBC)");
+	return NULL;
+}
+
+int log_odbc_available(void)
+{
+	return 0;
+}
+#endif
+
+int log_sink_is_sql(const struct log_sink *s)
+{
+	return s != NULL && s->kind == SINK_ODBC;
+}
+
 void log_sink_ref(struct log_sink *s)
 {
 	os_atomic_inc(&s->refs);
@@ -356,6 +402,10 @@ void log_sink_unref(struct log_sink *s)
 	else if (s->kind == SINK_SYSLOG)
 		closelog();   /* openlog() kept a pointer to ident */
 #endif
+#ifdef HAVE_ODBC
+	else if (s->kind == SINK_ODBC)
+		odbc_sink_close(s->odbc);   /* drains, for 2 s at most */
+#endif
 	os_mutex_destroy(&s->lock);
 	free(s->ident);
 	free(s->pattern);
@@ -368,6 +418,12 @@ void log_sink_write(struct log_sink *s, const char *line, size_t len)
 {
 	if (s == NULL)
 		return;
+#ifdef HAVE_ODBC
+	if (s->kind == SINK_ODBC) {
+		odbc_sink_put(s->odbc, line, len);   /* never waits */
+		return;
+	}
+#endif
 #ifndef _WIN32
 	if (s->kind == SINK_SYSLOG) {
 		syslog(LOG_INFO, "%.*s", (int)len, line);

@@ -1,9 +1,10 @@
 /*
  * log.h - where records and diagnostics go.
  *
- * A sink is a destination (stdout, an append-mode file, syslog) shared by
- * every service that logs to it; writes are serialized by the sink's own
- * mutex, which covers the write only: lines are formatted before.
+ * A sink is a destination (stdout, an append-mode file, syslog, an ODBC
+ * data source) shared by every service that logs to it; writes are
+ * serialized by the sink's own mutex, which covers the write only: lines
+ * are formatted before.
  */
 #ifndef PX_LOG_H
 #define PX_LOG_H
@@ -46,6 +47,18 @@ void log_archiver_free(struct log_archiver *a);
 void log_sink_tick(struct log_sink *s, int rotate,
 		   const struct log_archiver *a);
 struct log_sink *log_sink_syslog(const char *ident);
+/* `log &DSN[,USER[,PASSWORD]]` (logging.md 1.3, F-LOG-07): each record
+ * is one SQL statement, queued and executed on the data source by the
+ * sink's own thread (log_odbc.c), so a slow database never blocks the
+ * caller.  A database that cannot be reached is not an error here: the
+ * thread reports it and retries.  NULL with a reason in err (also when
+ * the build has no ODBC). */
+struct log_sink *log_sink_odbc(const char *spec, char *err, size_t errlen);
+/* 1 if this build can log to ODBC (built with unixODBC). */
+int log_odbc_available(void);
+/* 1 if records for s are SQL statements: their %U, %n and %T values
+ * need single quotes doubled (struct log_record.sql_quote). */
+int log_sink_is_sql(const struct log_sink *s);
 void log_sink_ref(struct log_sink *s);
 void log_sink_unref(struct log_sink *s);
 /* Write one line (a '\n' is added). */

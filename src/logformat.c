@@ -33,9 +33,12 @@ struct lf_out {
 };
 
 /* The "-chars+r" prefix: characters of `set` and control characters in
- * the values of %U, %n and %T are replaced by `repl`. */
+ * the values of %U, %n and %T are replaced by `repl`.  For SQL records
+ * a single quote left after that is doubled, so the value stays inside
+ * its '...' literal. */
 struct lf_filter {
 	int on;
+	int sql_quote;
 	const char *set;
 	size_t setlen;
 	char repl;
@@ -124,7 +127,11 @@ filter_hits(const struct lf_filter *f, unsigned char c)
 static void
 out_filtered_char(struct lf_out *o, const struct lf_filter *f, char c)
 {
-	out_char(o, filter_hits(f, (unsigned char)c) ? f->repl : c);
+	char v = filter_hits(f, (unsigned char)c) ? f->repl : c;
+
+	out_char(o, v);
+	if (v == '\'' && f->sql_quote)
+		out_char(o, v);
 }
 
 static void
@@ -514,6 +521,7 @@ logformat_expand(char *out, size_t outlen, const char *fmt,
 	memset(&cx, 0, sizeof(cx));
 	cx.rec = rec != NULL ? rec : &empty;
 	f = parse_filter(fmt != NULL ? fmt : LOGFORMAT_DEFAULT, &cx.flt);
+	cx.flt.sql_quote = cx.rec->sql_quote;
 	if (*f != '\0') {
 		cx.utc = (*f == 'G' || *f == 'g');
 		f++; /* the zone flag itself is not printed */

@@ -32,6 +32,8 @@ struct log_record {
 	uint64_t bytes_out;           /* %O: from client */
 	int hops;                     /* %h */
 	const char *text;             /* %T */
+	int sql_quote;                /* ODBC sinks (logging.md 1.3): single
+				       * quotes in %U %n %T values doubled */
 };
 
 /* Expand fmt for rec into out (always NUL-terminated, at most outlen-1

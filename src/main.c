@@ -58,6 +58,8 @@ static void usage(const char *argv0)
 	fprintf(stderr, "3proxy tiny proxy server 3proxy-%s\n", PX_VERSION);
 	fprintf(stderr, "built-in TLS: %s\n",
 		tls_built_in() ? "OpenSSL" : "none");
+	fprintf(stderr, "ODBC logging: %s\n",
+		log_odbc_available() ? "unixODBC" : "none");
 }
 
 #ifndef _WIN32

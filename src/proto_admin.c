@@ -13,7 +13,9 @@
  * state is refused with 403.
  *
  * Owns only per-connection state on the worker thread: no lock.  The
- * counter values are read through counter_foreach (counter.c's lock).
+ * counter values are read through counter_foreach (counter.c's lock),
+ * the running services and their clients through service_foreach
+ * (service.c's locks), and /U writes the config file by path.
  */
 #include "admin_pages.h"
 #include "acl.h"
@@ -26,9 +28,15 @@
 #include "service.h"
 #include "sockio.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+#include <sys/stat.h>
+#else
+#include <windows.h>
+#endif
 
 int proto_admin_handle(struct client *cl);
 
@@ -36,6 +44,7 @@ int proto_admin_handle(struct client *cl);
 #define ADMIN_PAGE_MAX  (4u << 20)      /* one rendered page */
 #define ADMIN_CONF_MAX  (1u << 20)      /* config file shown by /F */
 #define ADMIN_DRAIN_MAX 65536           /* POST body read and dropped */
+#define ADMIN_UPLOAD_MAX (1u << 20)     /* /U form body */
 #define ADMIN_PATH_MAX  255             /* %T text kept */
 
 /* logging.md 7: admin codes share the 700 range with the FTP client */
@@ -53,16 +62,16 @@ struct admin_req {
 
 /* ---- replies ------------------------------------------------------------- */
 
-static int send_page(struct admin_req *ar, int status, const char *reason,
-		     const char *extra, struct admin_buf *body)
+static int send_typed(struct admin_req *ar, int status, const char *reason,
+		      const char *ctype, const char *extra,
+		      struct admin_buf *body)
 {
 	struct client *cl = ar->cl;
 	struct admin_buf out;
 	int rc = 0;
 
 	admin_buf_init(&out, ADMIN_PAGE_MAX + 1024);
-	if (admin_response(&out, status, reason, "text/html", extra,
-			   body) != 0)
+	if (admin_response(&out, status, reason, ctype, extra, body) != 0)
 		rc = ERR_NOMEM;
 	else if (sockio_write_all(cl->cl_sock, out.p, out.n,
 			svc_timeout_ms(cl->gen, TO_STRING_SHORT)) != 0)
@@ -70,6 +79,12 @@ static int send_page(struct admin_req *ar, int status, const char *reason,
 	admin_buf_free(&out);
 	admin_buf_free(body);
 	return rc;
+}
+
+static int send_page(struct admin_req *ar, int status, const char *reason,
+		     const char *extra, struct admin_buf *body)
+{
+	return send_typed(ar, status, reason, "text/html", extra, body);
 }
 
 /* A short page with one message; returns code (or the send failure). */
@@ -243,23 +258,47 @@ static int counters_row(void *arg, const struct counter_info *ci)
 	    !acl_rule_match(ci->rule, &cl->req, cl->cred.user, &cl->cl_peer,
 			    w->now)))
 		return 0;
-	admin_counter_row(w->b, ci);
+	admin_counter_row(w->b, ci, !w->ar->readonly);
 	return w->b->failed ? -1 : 0;
+}
+
+/* /CDn, /CSn: n is 0-based, decimal digits only.  Returns 0 when the
+ * switch was made, else the answer it sent. */
+static int switch_counter(struct admin_req *ar, int *answered)
+{
+	const char *num = ar->path + 2;
+	size_t len = strlen(num);
+	char msg[96];
+
+	*answered = 1;
+	if (ar->readonly)
+		return send_message(ar, 403, "Forbidden", NULL,
+			"Read-only access: counters cannot be changed.", 0);
+	if (len == 0 || len > 9 || strspn(num, "0123456789") != len)
+		return send_message(ar, 400, "Bad Request", NULL,
+			"A counter number (0-based position in the counters "
+			"list) must follow /CD or /CS.", 0);
+	if (counter_set_enabled(ar->cl->gen, strtoul(num, NULL, 10),
+				ar->path[1] == 'S') != 0) {
+		snprintf(msg, sizeof(msg), "There is no counter number %s.",
+			 num);
+		return send_message(ar, 404, "Not Found", NULL, msg, 0);
+	}
+	*answered = 0;
+	return 0;
 }
 
 static int page_counters(struct admin_req *ar)
 {
 	struct admin_buf b;
 	struct counters_walk w;
+	int answered, rc;
 
+	/* services.md 14: after the switch the counters page shows it */
 	if (ar->path[1] == 'D' || ar->path[1] == 'S') {
-		if (ar->readonly)
-			return send_message(ar, 403, "Forbidden", NULL,
-				"Read-only access: counters cannot be changed.",
-				0);
-		return send_message(ar, 501, "Not Implemented", NULL,
-			"Enabling and disabling counters is not supported "
-			"by this build.", 0);
+		rc = switch_counter(ar, &answered);
+		if (answered)
+			return rc;
 	}
 	admin_buf_init(&b, ADMIN_PAGE_MAX);
 	admin_page_begin(&b, "Counters");
@@ -313,10 +352,236 @@ static int page_config(struct admin_req *ar)
 		return send_message(ar, 404, "Not Found", NULL,
 			"The configuration file cannot be read.", 0);
 	}
-	admin_buf_str(&b, "</textarea></form>\n<p>Saving is not available "
-		      "in this build.</p>\n");
+	admin_buf_str(&b, "</textarea>\n");
+	if (g->writable)
+		admin_buf_str(&b, "<p><input type=\"submit\" value=\"Save\">"
+			      " (then Reload to apply it)</p></form>\n");
+	else
+		admin_buf_str(&b, "</form>\n<p>Saving needs the line "
+			      "<code>writable</code> in the configuration."
+			      "</p>\n");
 	admin_page_end(&b);
 	return send_page(ar, 200, "OK", NULL, &b);
+}
+
+/* ---- /S and /SX ---------------------------------------------------------- */
+
+/* "1.2.3.4:80", "[::1]:80", or the socket name of a Unix address. */
+static void addr_port_text(const struct net_addr *a, char *out, size_t len)
+{
+	char ip[128];
+
+	net_addr_str(a, ip, sizeof(ip));
+	if (net_family(a) == AF_UNIX)
+		snprintf(out, len, "%s", ip);
+	else
+		snprintf(out, len, net_family(a) == AF_INET6 ? "[%s]:%u" :
+			 "%s:%u", ip, (unsigned)net_get_port(a));
+}
+
+struct svc_walk {
+	struct admin_buf *b;       /* the document */
+	struct admin_buf cl;       /* one service's clients */
+	int ncl;
+};
+
+/* Under the service's cl_lock: only memory work here. */
+static int services_client(void *arg, const struct client *c)
+{
+	struct svc_walk *w = arg;
+	struct admin_client_info ci;
+	char peer[160];
+
+	addr_port_text(&c->cl_peer, peer, sizeof(peer));
+	ci.peer = peer;
+	ci.user = c->shown != NULL && c->shown[0] != '\0' ? c->shown : NULL;
+	ci.target = c->shown != NULL ? c->shown + strlen(c->shown) + 1 : NULL;
+	if (ci.target != NULL && ci.target[0] == '\0')
+		ci.target = NULL;
+	admin_client_xml(&w->cl, &ci);
+	w->ncl++;
+	return w->cl.failed ? -1 : 0;
+}
+
+/* Under the registry lock. */
+static int services_row(void *arg, struct service *svc)
+{
+	struct svc_walk *w = arg;
+	const struct svc_conf *sc = svc->conf;
+	struct admin_svc_info si;
+	char listen[160];
+
+	admin_buf_init(&w->cl, ADMIN_PAGE_MAX);
+	w->ncl = 0;
+	service_foreach_client(svc, services_client, w);
+	addr_port_text(&sc->listen, listen, sizeof(listen));
+	si.name = sc->proto->logname;
+	si.command = sc->cmdname;
+	si.listen = listen;
+	si.where = sc->where;
+	si.maxconn = sc->maxconn;
+	si.nclients = w->ncl;
+	admin_service_xml(w->b, &si, &w->cl);
+	admin_buf_free(&w->cl);
+	return w->b->failed ? -1 : 0;
+}
+
+static int page_services(struct admin_req *ar)
+{
+	struct admin_buf b;
+	struct svc_walk w;
+
+	admin_buf_init(&b, ADMIN_PAGE_MAX);
+	admin_services_begin(&b);
+	w.b = &b;
+	service_foreach(services_row, &w);
+	admin_services_end(&b);
+	if (b.failed) {
+		admin_buf_free(&b);
+		return send_message(ar, 500, "Internal Server Error", NULL,
+			"The services listing is too large.", 0);
+	}
+	return send_typed(ar, 200, "OK", "text/xml", NULL, &b);
+}
+
+static int page_css(struct admin_req *ar)
+{
+	struct admin_buf b;
+
+	admin_buf_init(&b, ADMIN_PAGE_MAX);
+	admin_buf_str(&b, admin_services_css());
+	return send_typed(ar, 200, "OK", "text/css", NULL, &b);
+}
+
+/* ---- /U ----------------------------------------------------------------------- */
+
+/* Read a Content-Length body of at most ADMIN_UPLOAD_MAX bytes into a
+ * new buffer.  Returns 0, or the HTTP status to answer (*why says why). */
+static int read_body(struct admin_req *ar, char **body, size_t *len,
+		     const char **why)
+{
+	struct client *cl = ar->cl;
+	struct http_framing f;
+	size_t have = ar->n - ar->headlen, got;
+	uint64_t deadline;
+
+	if (http_request_framing(&ar->head, &f) != HTTP_OK ||
+	    f.kind != HTTP_BODY_LENGTH) {
+		*why = "A POST with a Content-Length is expected.";
+		return 411;
+	}
+	if (f.length > ADMIN_UPLOAD_MAX) {
+		*why = "The configuration posted is larger than 1 MiB.";
+		return 413;
+	}
+	*len = (size_t)f.length;
+	*body = malloc(*len + 1);
+	if (*body == NULL) {
+		*why = "Out of memory.";
+		return 500;
+	}
+	got = have < *len ? have : *len;
+	memcpy(*body, ar->buf + ar->headlen, got);
+	deadline = os_monotonic_ms() +
+		   (uint64_t)svc_timeout_ms(cl->gen, TO_STRING_SHORT);
+	while (got < *len) {
+		uint64_t now = os_monotonic_ms();
+		int r = now >= deadline ? 0 : sockio_read_some(cl->cl_sock,
+				*body + got, *len - got, (int)(deadline - now));
+
+		if (r <= 0) {
+			free(*body);
+			*body = NULL;
+			*why = "The request body did not arrive.";
+			return 400;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* Write text over path: a new file next to it, then a rename, so a
+ * reload never reads half a file.  Returns 0 or an errno value. */
+static int write_config(const char *path, const char *text, size_t len)
+{
+	static int seq;
+	char tmp[4096];
+	FILE *f;
+	int err = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%lu.%d.new", path,
+			     os_process_id(), os_atomic_inc(&seq))
+	    >= sizeof(tmp))
+		return ENAMETOOLONG;
+#ifndef _WIN32
+	f = fopen(tmp, "wbx");      /* never follow what someone put there */
+#else
+	f = fopen(tmp, "wb");       /* older C runtimes know no "x" */
+#endif
+	if (f == NULL)
+		return errno;
+	if (fwrite(text, 1, len, f) != len)
+		err = errno ? errno : EIO;
+	if (fclose(f) != 0 && err == 0)
+		err = errno ? errno : EIO;
+#ifndef _WIN32
+	{
+		struct stat st;
+
+		/* keep the old file's permissions, not the umask's */
+		if (err == 0 && stat(path, &st) == 0)
+			(void)chmod(tmp, st.st_mode & 07777);
+	}
+	if (err == 0 && rename(tmp, path) != 0)
+		err = errno;
+#else
+	if (err == 0 && !MoveFileExA(tmp, path, MOVEFILE_REPLACE_EXISTING))
+		err = EACCES;
+#endif
+	if (err != 0)
+		remove(tmp);
+	return err;
+}
+
+static int page_upload(struct admin_req *ar)
+{
+	const struct conf_gen *g = ar->cl->gen;
+	const char *path = g && g->config_path ?
+		conf_path_in_root(g->config_path) : NULL;
+	char *body = NULL, *text = NULL, msg[512];
+	const char *why = NULL;
+	size_t blen = 0, tlen = 0;
+	int st, err;
+
+	if (g == NULL || !g->writable || path == NULL) {
+		drain_body(ar);
+		return send_message(ar, 403, "Forbidden", NULL, path == NULL ?
+			"The configuration was not read from a file." :
+			"The configuration is not writable: it needs the line "
+			"`writable`.", 0);
+	}
+	st = read_body(ar, &body, &blen, &why);
+	if (st != 0)
+		return send_message(ar, st, st == 500 ? "Internal Server Error"
+			: st == 400 ? "Bad Request" : st == 411 ?
+			"Length Required" : "Payload Too Large", NULL, why, 0);
+	st = admin_form_field(body, blen, "conffile", &text, &tlen);
+	free(body);
+	if (st != 0)
+		return send_message(ar, 400, "Bad Request", NULL, st == -1 ?
+			"The form has no conffile field." :
+			"The form field conffile is not URL-encoded "
+			"correctly.", 0);
+	err = write_config(path, text, tlen);
+	free(text);
+	if (err != 0) {
+		snprintf(msg, sizeof(msg), "The configuration could not be "
+			 "written: %s.", strerror(err));
+		return send_message(ar, 500, "Internal Server Error", NULL,
+				    msg, 0);
+	}
+	return send_message(ar, 200, "OK", NULL, "Configuration written. "
+		"It takes effect with Reload (/R).", 0);
 }
 
 /* Pages by first letter (services.md 14 step 5). */
@@ -336,12 +601,12 @@ static int dispatch(struct admin_req *ar)
 		return page_reload(ar);
 	if (strcmp(p, "F") == 0)
 		return page_config(ar);
-	if (strcmp(p, "S") == 0 || strcmp(p, "SX") == 0 ||
-	    strcmp(p, "U") == 0)
-		return send_message(ar, 501, "Not Implemented", NULL,
-			p[0] == 'U' ? "Writing the configuration is not "
-			"supported by this build." : "The running services "
-			"page is not supported by this build.", 0);
+	if (strcmp(p, "S") == 0)
+		return page_services(ar);
+	if (strcmp(p, "SX") == 0)
+		return page_css(ar);
+	if (strcmp(p, "U") == 0)
+		return page_upload(ar);
 	return send_message(ar, 404, "Not Found", NULL,
 			    "No such page.", 0);
 }
@@ -373,7 +638,9 @@ static int admin_serve(struct admin_req *ar)
 		return send_message(ar, 401, "Authentication Required",
 			"WWW-Authenticate: Basic realm=\"proxy\"\r\n",
 			"Authentication required.", rc);
-	drain_body(ar);
+	/* /U reads the body itself */
+	if (strcmp(ar->path, "U") != 0 || ar->readonly)
+		drain_body(ar);
 	return dispatch(ar);
 }
 

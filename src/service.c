@@ -28,6 +28,12 @@
 #define BIND_RETRY_START_MS 100
 #define BIND_RETRY_MAX_MS 10000
 
+/* The running services, for admin /S: the main thread adds and removes
+ * (service_start, service_stop) while admin workers walk.  Guards the
+ * run_next / run_prev links and `running` only. */
+static os_mutex_t run_lock = OS_MUTEX_INIT;
+static struct service *running;
+
 int svc_timeout_ms(const struct conf_gen *gen, enum conf_timeout slot)
 {
 	return gen->timeouts[slot] * 1000;
@@ -54,6 +60,7 @@ void service_log(struct service *svc, int err, const char *fmt, ...)
 	rec.client = &sc->listen;
 	rec.local = &sc->listen;
 	rec.text = text;
+	rec.sql_quote = log_sink_is_sql(sc->log);   /* log &DSN */
 	n = logformat_expand(line, sizeof(line), sc->logformat, &rec);
 	log_sink_write(sc->log, line, n);
 }
@@ -64,6 +71,7 @@ static void service_unref(struct service *svc)
 		return;
 	connback_free(svc);
 	conf_gen_unref(svc->gen);
+	os_mutex_destroy(&svc->cl_lock);
 	free(svc);
 }
 
@@ -288,14 +296,86 @@ struct service *service_start(struct svc_conf *sc, struct conf_gen *gen)
 	svc->gen = gen;
 	svc->sock = OS_BADSOCK;
 	svc->refs = 1;
+	os_mutex_init(&svc->cl_lock);
 	conf_gen_ref(gen);
 	if (os_thread_joinable(&svc->thread, listener_main, svc,
 			       sc->stacksize) != 0) {
 		conf_gen_unref(gen);
+		os_mutex_destroy(&svc->cl_lock);
 		free(svc);
 		return NULL;
 	}
+	os_mutex_lock(&run_lock);
+	svc->run_next = running;
+	if (running != NULL)
+		running->run_prev = svc;
+	running = svc;
+	os_mutex_unlock(&run_lock);
 	return svc;
+}
+
+static void run_unlink(struct service *svc)
+{
+	os_mutex_lock(&run_lock);
+	if (svc->run_prev != NULL)
+		svc->run_prev->run_next = svc->run_next;
+	else if (running == svc)
+		running = svc->run_next;
+	if (svc->run_next != NULL)
+		svc->run_next->run_prev = svc->run_prev;
+	svc->run_next = svc->run_prev = NULL;
+	os_mutex_unlock(&run_lock);
+}
+
+int service_foreach(service_visit_fn fn, void *arg)
+{
+	struct service *s;
+	int rc = 0;
+
+	os_mutex_lock(&run_lock);
+	for (s = running; s != NULL && rc == 0; s = s->run_next)
+		rc = fn(arg, s);
+	os_mutex_unlock(&run_lock);
+	return rc;
+}
+
+int service_foreach_client(struct service *svc, service_client_fn fn,
+			   void *arg)
+{
+	struct client *c;
+	int rc = 0;
+
+	os_mutex_lock(&svc->cl_lock);
+	for (c = svc->clients; c != NULL && rc == 0; c = c->svc_next)
+		rc = fn(arg, c);
+	os_mutex_unlock(&svc->cl_lock);
+	return rc;
+}
+
+void service_client_add(struct service *svc, struct client *cl)
+{
+	os_mutex_lock(&svc->cl_lock);
+	cl->svc_prev = NULL;
+	cl->svc_next = svc->clients;
+	if (svc->clients != NULL)
+		svc->clients->svc_prev = cl;
+	svc->clients = cl;
+	cl->listed = 1;
+	os_mutex_unlock(&svc->cl_lock);
+}
+
+void service_client_remove(struct service *svc, struct client *cl)
+{
+	os_mutex_lock(&svc->cl_lock);
+	if (cl->svc_prev != NULL)
+		cl->svc_prev->svc_next = cl->svc_next;
+	else
+		svc->clients = cl->svc_next;
+	if (cl->svc_next != NULL)
+		cl->svc_next->svc_prev = cl->svc_prev;
+	cl->svc_next = cl->svc_prev = NULL;
+	cl->listed = 0;
+	os_mutex_unlock(&svc->cl_lock);
 }
 
 void service_request_stop(struct service *svc)
@@ -305,6 +385,7 @@ void service_request_stop(struct service *svc)
 
 void service_stop(struct service *svc)
 {
+	run_unlink(svc);
 	os_atomic_store(&svc->stop, 1);
 	os_thread_join(svc->thread);
 	svc->thread = NULL;

@@ -93,7 +93,13 @@ struct service {
 	int active;                 /* atomic: clients being served */
 	int stop;                   /* atomic: set to make the loop end */
 	os_thread_t *thread;
-	struct service *next;       /* in the running list (main thread) */
+	struct service *next;       /* in main.c's list (main thread only) */
+	/* Admin /S: the registry of running services (service.c's run_lock)
+	 * and this service's connected clients (cl_lock).  Lock order:
+	 * run_lock, then cl_lock. */
+	struct service *run_next, *run_prev;
+	os_mutex_t cl_lock;
+	struct client *clients;     /* under cl_lock */
 	struct connback *connback;  /* -R listener (connback.c), or NULL */
 	/* Set by the listener before its first accept: */
 	int local_fixed;            /* accepted sockets' local address is
@@ -122,6 +128,20 @@ typedef void (*service_dgram_fn)(void *arg, const void *buf, size_t n,
 				 const struct net_addr *peer);
 void service_dgram_loop(struct service *svc, size_t bufsize,
 			service_dgram_fn fn, void *arg, const int *busy);
+
+/* Admin /S.  service_foreach calls fn for every running service (from
+ * service_start until service_stop) while holding the registry lock, so
+ * fn must not block: it renders into memory.  service_foreach_client
+ * does the same for the clients of one service under its cl_lock.  A
+ * non-zero return from fn stops the walk and is returned. */
+typedef int (*service_visit_fn)(void *arg, struct service *svc);
+typedef int (*service_client_fn)(void *arg, const struct client *cl);
+int service_foreach(service_visit_fn fn, void *arg);
+int service_foreach_client(struct service *svc, service_client_fn fn,
+			   void *arg);
+/* Link / unlink a client in its service's list (client.c). */
+void service_client_add(struct service *svc, struct client *cl);
+void service_client_remove(struct service *svc, struct client *cl);
 
 /* Clients hold a reference to their service (client.c). */
 void service_ref(struct service *svc);

@@ -17,7 +17,8 @@ packages=(build-essential cmake pkg-config libcmocka-dev python3-pytest
 	gcc-mingw-w64-x86-64 libcrypt-dev libmd-dev libssl-dev
 	curl wget openssl proxychains4 python3-pyftpdlib python3-aiosmtpd bind9-dnsutils
 	procps
-	dante-server tinyproxy microsocks)
+	dante-server tinyproxy microsocks
+	unixodbc-dev odbcinst libsqliteodbc sqlite3)
 
 install_packages() {
 	local missing=()

@@ -1,17 +1,20 @@
 """admin: the web administration service (services.md 14): pages, Basic
 authentication, ACL denial, reload through /R, malformed requests, and
 the read-only admin reached by a `parent ... admin 0.0.0.0 0` local
-redirection (parent.md 6)."""
+redirection (parent.md 6); switching counters (/CDn, /CSn), writing the
+config (/U) and the running services document (/S, /SX)."""
 
 import base64
 import http.client
 import re
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
+import xml.etree.ElementTree as ET
 
-from conftest import (LOOP4, MiB, connect, free_port, recv_all, recv_stream,
-                      wait_listening, wait_record)
+from conftest import (LOOP4, MiB, connect, free_port, recv_all, recv_exact,
+                      recv_stream, wait_listening, wait_record)
 from socks_util import socks5_open
 
 
@@ -38,6 +41,21 @@ def raw_request(port, data, timeout=10):
         ans = recv_all(s, timeout=timeout)
     m = re.match(rb"HTTP/1\.0 (\d{3}) ", ans)
     return (int(m.group(1)) if m else None), ans
+
+
+def admin_post(port, path, fields, ctype="application/x-www-form-urlencoded",
+               timeout=10):
+    """POST a form (dict, or raw bytes); returns (status, headers, body)."""
+    c = http.client.HTTPConnection(LOOP4, port, timeout=timeout)
+    try:
+        data = fields if isinstance(fields, bytes) else \
+            urllib.parse.urlencode(fields).encode()
+        c.request("POST", path, body=data, headers={"Content-Type": ctype})
+        r = c.getresponse()
+        body = r.read()
+        return r.status, r.headers, body
+    finally:
+        c.close()
 
 
 def head_cfg(log, body):
@@ -106,7 +124,8 @@ def test_counters_page_shows_traffic(proxy, tmp_path, source_server):
     text = body.decode()
     assert "1/web &lt;traffic&gt;" in text
     row = re.search(r"<tr><td>countin</td><td>1/web &lt;traffic&gt;</td>"
-                    r"<td>YES</td><td>100 MB</td><td>([0-9.]+)</td>", text)
+                    r"<td><a href=\"/CD0\">YES</a></td><td>100 MB</td>"
+                    r"<td>([0-9.]+)</td>", text)
     assert row, text
     assert float(row.group(1)) == 3.0
 
@@ -196,18 +215,181 @@ def test_malformed_requests_400(proxy, tmp_path):
     assert admin_get(port, "/")[0] == 200
 
 
-def test_state_pages_refused_or_not_implemented(proxy, tmp_path):
-    """F-SVC-02, F-LIM-10, F-CFG-08: pages this build does not implement
-    say so (501); /F shows the config escaped."""
+def test_config_page_escaped_without_save(proxy, tmp_path):
+    """F-SVC-02, F-CFG-08: /F shows the config escaped; without
+    `writable` it has no save button."""
     port = free_port()
     log = tmp_path / "a.log"
     proxy(head_cfg(log, "# <b>&\nadmin -p%d\n" % port), wait_ports=[port])
-    for page in ("/S", "/U", "/CD0", "/CS0"):
-        assert admin_get(port, page)[0] == 501, page
     status, headers, body = admin_get(port, "/F")
     assert status == 200
     check_length(headers, body)
     assert b"# &lt;b&gt;&amp;" in body and b"<b>" not in body
+    assert b'type="submit"' not in body
+
+
+def counter_value(port, pos):
+    """(active word, MB value) of the counter at pos on /C."""
+    status, _, body = admin_get(port, "/C")
+    assert status == 200
+    m = re.search(r'<td><a href="/C[DS]%d">(YES|NO)</a></td><td>[^<]*</td>'
+                  r"<td>([0-9.]+)</td>" % pos, body.decode())
+    assert m, body
+    return m.group(1), float(m.group(2))
+
+
+def test_counter_switch_off_and_on(proxy, tmp_path, source_server):
+    """F-SVC-02, F-LIM-06: /CD0 switches counter 0 off: it neither counts
+    nor limits (a download larger than its quota passes whole); /CS0
+    switches it on again: the next download is cut at the quota.  Bad
+    numbers are 400 / 404."""
+    port, mport = free_port(), free_port()
+    src = source_server(3 * MiB)
+    log = tmp_path / "a.log"
+    proxy(head_cfg(log, "countin 0/sw N 1 *\n"
+                   "tcppm %d 127.0.0.1 %d\nadmin -p%d\n"
+                   % (mport, src.port, port)), wait_ports=[port, mport])
+    status, headers, body = admin_get(port, "/CD0")
+    assert status == 200
+    check_length(headers, body)
+    assert b'<a href="/CS0">NO</a>' in body
+    with connect(mport, timeout=30) as s:
+        n, _ = recv_stream(s)
+    assert n == 3 * MiB
+    wait_record(log, lambda r: r["port"] == str(mport)
+                and r["err"] == "00000" and "Accepting" not in r["text"])
+    assert counter_value(port, 0) == ("NO", 0.0)
+    status, _, body = admin_get(port, "/CS0")
+    assert status == 200 and b'<a href="/CD0">YES</a>' in body
+    with connect(mport, timeout=30) as s:
+        got = len(recv_all(s, timeout=10, limit=64 * MiB))
+    assert got <= MiB + 65536, got
+    wait_record(log, lambda r: r["err"] == "00010")
+    active, value = counter_value(port, 0)
+    assert active == "YES" and value >= 1.0
+    for page, want in (("/CD1", 404), ("/CS99999", 404), ("/CDx", 400),
+                       ("/CD", 400), ("/CS-1", 400)):
+        status, headers, body = admin_get(port, page)
+        assert status == want, page
+        check_length(headers, body)
+
+
+def test_upload_needs_writable(proxy, tmp_path):
+    """F-CFG-08: without `writable` /U is refused (403) and the file is
+    left as it was."""
+    port = free_port()
+    log = tmp_path / "a.log"
+    cfg = tmp_path / "px.cfg"
+    text = head_cfg(log, "admin -p%d\n" % port)
+    cfg.write_text(text)
+    proxy(cfg, wait_ports=[port])
+    status, headers, body = admin_post(port, "/U", {"conffile": "x\n"})
+    assert status == 403
+    check_length(headers, body)
+    assert b"writable" in body
+    assert cfg.read_text() == text
+
+
+def test_upload_writes_config_and_reload_applies(proxy, tmp_path):
+    """F-CFG-08: with `writable`, /F has a save button and a form posted
+    to /U replaces the file (URL-decoded, byte for byte) without a
+    reload; /R then starts the service the new text adds."""
+    port, port2 = free_port(), free_port()
+    log = tmp_path / "a.log"
+    cfg = tmp_path / "px.cfg"
+    cfg.write_text(head_cfg(log, "writable\nadmin -p%d\n" % port))
+    cfg.chmod(0o640)
+    proxy(cfg, wait_ports=[port])
+    status, _, body = admin_get(port, "/F")
+    assert status == 200 and b'type="submit"' in body
+    new = head_cfg(log, "writable\n# a+b=c&d%%20 <x>\nadmin -p%d\n"
+                   "admin -p%d\n" % (port, port2))
+    status, headers, body = admin_post(port, "/U", {"conffile": new})
+    assert status == 200, body
+    check_length(headers, body)
+    assert cfg.read_text() == new
+    assert cfg.stat().st_mode & 0o777 == 0o640
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".new")]
+    with socket.socket() as s:
+        assert s.connect_ex((LOOP4, port2)) != 0
+    assert admin_get(port, "/R")[0] == 200
+    wait_listening(port2, timeout=10)
+    assert admin_get(port2, "/")[0] == 200
+    # a form without the field, a bad escape, no length: refused
+    assert admin_post(port, "/U", {"other": "1"})[0] == 400
+    assert admin_post(port, "/U", b"conffile=%zz")[0] == 400
+    status, _ = raw_request(port, b"POST /U HTTP/1.0\r\n\r\n")
+    assert status == 411
+    status, _ = raw_request(port, b"POST /U HTTP/1.0\r\n"
+                            b"Content-Length: 2000000\r\n\r\n")
+    assert status == 413
+    assert cfg.read_text() == new
+
+
+def test_services_document(proxy, tmp_path, echo_server):
+    """F-SVC-02: /S is XML (text/xml, stylesheet /SX) listing the
+    running services and their connected clients, with the client's
+    address and target; /SX is the CSS."""
+    port, mport = free_port(), free_port()
+    log = tmp_path / "a.log"
+    proxy(head_cfg(log, "tcppm %d 127.0.0.1 %d\nadmin -p%d\n"
+                   % (mport, echo_server.port, port)),
+          wait_ports=[port, mport])
+    with connect(mport) as s:
+        s.sendall(b"ping")
+        assert recv_exact(s, 4) == b"ping"
+        status, headers, body = admin_get(port, "/S")
+        me = "%s:%d" % s.getsockname()[:2]
+    assert status == 200
+    assert headers["Content-type"] == "text/xml"
+    check_length(headers, body)
+    assert b'<?xml-stylesheet href="/SX" type="text/css"?>' in body
+    root = ET.fromstring(body)
+    assert root.tag == "services"
+    svcs = {x.findtext("name"): x for x in root.findall("service")}
+    tp = svcs["TCPPM"]
+    assert tp.findtext("command") == "tcppm"
+    assert tp.findtext("listen") == "127.0.0.1:%d" % mport
+    clients = tp.findall("clients/client")
+    assert tp.findtext("nclients") == str(len(clients))
+    mine = [c for c in clients if c.findtext("peer") == me]
+    assert len(mine) == 1, body
+    assert mine[0].findtext("target") == "127.0.0.1:%d" % echo_server.port
+    # the admin request itself is a client of the admin service
+    assert svcs["ADMIN"].findtext("nclients") == "1"
+    # closed clients leave the list
+    wait_record(log, lambda r: r["port"] == str(mport)
+                and "Accepting" not in r["text"])
+    root = ET.fromstring(admin_get(port, "/S")[2])
+    tp = [x for x in root.findall("service") if x.findtext("name") ==
+          "TCPPM"][0]
+    assert tp.findall("clients/client") == []
+    status, headers, body = admin_get(port, "/SX")
+    assert status == 200
+    assert headers["Content-type"] == "text/css"
+    check_length(headers, body)
+    assert b"services" in body
+
+
+def test_services_document_user_escaped(proxy, tmp_path, echo_server):
+    """F-SVC-02: a SOCKS client's user name is listed, XML-escaped."""
+    port, sport = free_port(), free_port()
+    log = tmp_path / "a.log"
+    proxy(head_cfg(log, "users \"a<&>b:CL:pw\"\nauth strong\n"
+                   "allow a<&>b\n"
+                   "socks -p%d\nadmin -p%d\n" % (sport, port)),
+          wait_ports=[port, sport])
+    s, rep = socks5_open(sport, LOOP4, echo_server.port, methods=(2,),
+                         user="a<&>b", password="pw")
+    with s:
+        assert rep.code == 0
+        s.sendall(b"ping")
+        assert recv_exact(s, 4) == b"ping"
+        body = admin_get(port, "/S", "a<&>b", "pw")[2]
+    assert b"a&lt;&amp;&gt;b" in body
+    root = ET.fromstring(body)
+    users = [c.findtext("user") for c in root.iter("client")]
+    assert "a<&>b" in users, body
 
 
 def test_readonly_option(proxy, tmp_path):
@@ -216,9 +398,11 @@ def test_readonly_option(proxy, tmp_path):
     port = free_port()
     log = tmp_path / "a.log"
     proxy(head_cfg(log, "admin -s -p%d\n" % port), wait_ports=[port])
-    assert admin_get(port, "/C")[0] == 200
-    for page in ("/R", "/F", "/U", "/CD0"):
+    status, _, body = admin_get(port, "/C")
+    assert status == 200 and b"/CD" not in body
+    for page in ("/R", "/F", "/U", "/CD0", "/CS0", "/S", "/SX"):
         assert admin_get(port, page)[0] == 403, page
+    assert admin_post(port, "/U", {"conffile": "x"})[0] == 403
 
 
 def test_local_redirection_to_readonly_admin(proxy, tmp_path):

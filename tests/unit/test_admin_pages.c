@@ -3,8 +3,10 @@
  * counter_foreach (the read-only counter listing it renders): HTML
  * escaping, the buffer ceiling, limit / value / time columns, counter
  * rows with hostile comments, exact Content-Length of responses, and
- * the listing in config order with values and exclusions.
- * F-SVC-02 F-SVC-03 F-LIM-05
+ * the listing in config order with values and exclusions, the Active
+ * switch links and counter_set_enabled (/CDn /CSn), XML escaping and the
+ * running services document (/S), and the decoding of the /U form.
+ * F-SVC-02 F-SVC-03 F-LIM-05 F-CFG-08
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,7 +115,7 @@ static void test_counter_row(void **state)
 	ci.limit = 10ull << 20;
 	ci.bytes = 5ull << 19;
 	admin_buf_init(&b, 4096);
-	admin_counter_row(&b, &ci);
+	admin_counter_row(&b, &ci, 0);
 	assert_false(b.failed);
 	assert_null(strstr(b.p, "<script>"));
 	assert_non_null(strstr(b.p, "<td>7/&lt;script&gt;alert(&#39;x&#39;)"
@@ -127,50 +129,140 @@ static void test_counter_row(void **state)
 	ci.action = "nocountall";
 	ci.comment = NULL;
 	admin_buf_init(&b, 4096);
-	admin_counter_row(&b, &ci);
+	admin_counter_row(&b, &ci, 0);
 	assert_string_equal(b.p, "<tr><td>nocountall</td><td>7</td><td>YES"
 			    "</td><td></td><td></td><td></td><td></td>"
 			    "<td>2</td></tr>\n");
 	admin_buf_free(&b);
+
+	/* with links: YES switches off (/CD), NO switches on (/CS) */
+	admin_buf_init(&b, 4096);
+	admin_counter_row(&b, &ci, 1);
+	assert_non_null(strstr(b.p, "<td><a href=\"/CD2\">YES</a></td>"));
+	admin_buf_free(&b);
+	ci.disabled = 1;
+	admin_buf_init(&b, 4096);
+	admin_counter_row(&b, &ci, 1);
+	assert_non_null(strstr(b.p, "<td><a href=\"/CS2\">NO</a></td>"));
+	admin_buf_free(&b);
+	admin_buf_init(&b, 4096);
+	admin_counter_row(&b, &ci, 0);
+	assert_non_null(strstr(b.p, "<td>NO</td>"));
+	assert_null(strstr(b.p, "href"));
+	admin_buf_free(&b);
 }
 
-static void test_response(void **state)
+static void test_xml_escape(void **state)
 {
-	struct admin_buf body, out;
-	const char *sep;
+	struct admin_buf b;
+	const char in[] = "a<b>&\"c'd\x01\te\x1f\r\n\xc3\xa9";
 
 	(void)state;
-	admin_buf_init(&body, 1 << 20);
-	admin_message_page(&body, "Not <Found>", "x & y");
-	assert_null(strstr(body.p, "<Found>"));
-	assert_non_null(strstr(body.p, "<p>x &amp; y</p>"));
-	admin_buf_init(&out, 1 << 20);
-	assert_int_equal(admin_response(&out, 401, "Authentication Required",
-		"text/html", "WWW-Authenticate: Basic realm=\"proxy\"\r\n",
-		&body), 0);
-	assert_true(strncmp(out.p, "HTTP/1.0 401 Authentication Required\r\n"
-			    "Connection: close\r\n", 57) == 0);
-	assert_non_null(strstr(out.p, "\r\nWWW-Authenticate: Basic "
-				      "realm=\"proxy\"\r\n"));
-	sep = strstr(out.p, "\r\n\r\n");
-	assert_non_null(sep);
-	assert_int_equal(out.n - (size_t)(sep + 4 - out.p), body.n);
-	{
-		char want[64];
+	admin_buf_init(&b, 1024);
+	assert_int_equal(admin_xml_escape(&b, in, sizeof(in) - 1), 0);
+	assert_string_equal(b.p, "a&lt;b&gt;&amp;&quot;c&apos;d?\te?\r\n"
+			    "\xc3\xa9");
+	admin_buf_free(&b);
+	/* a NUL byte cannot appear in XML either */
+	admin_buf_init(&b, 1024);
+	assert_int_equal(admin_xml_escape(&b, "x\0y", 3), 0);
+	assert_string_equal(b.p, "x?y");
+	admin_buf_free(&b);
+	admin_buf_init(&b, 5);
+	assert_int_equal(admin_xml_escape(&b, "<<", 2), -1);
+	assert_true(b.failed);
+	admin_buf_free(&b);
+}
 
-		snprintf(want, sizeof(want), "Content-Length: %zu\r\n",
-			 body.n);
-		assert_non_null(strstr(out.p, want));
-	}
-	admin_buf_free(&out);
+static void test_services_xml(void **state)
+{
+	struct admin_buf b, cl;
+	struct admin_svc_info si;
+	struct admin_client_info ci;
 
-	/* a body that overflowed its ceiling is never sent half-built */
-	body.failed = 1;
-	admin_buf_init(&out, 1 << 20);
-	assert_int_equal(admin_response(&out, 200, "OK", "text/html", NULL,
-					&body), -1);
-	admin_buf_free(&out);
-	admin_buf_free(&body);
+	(void)state;
+	admin_buf_init(&b, 1 << 16);
+	admin_buf_init(&cl, 1 << 16);
+	ci.peer = "127.0.0.1:5000";
+	ci.user = "b<o>b";
+	ci.target = "ex&ample.org:80";
+	admin_client_xml(&cl, &ci);
+	ci.peer = "[::1]:6000";
+	ci.user = NULL;
+	ci.target = NULL;
+	admin_client_xml(&cl, &ci);
+	memset(&si, 0, sizeof(si));
+	si.name = "TCPPM";
+	si.command = "tcppm";
+	si.listen = "127.0.0.1:1234";
+	si.where = "a'b.cfg:3";
+	si.maxconn = 100;
+	si.nclients = 2;
+	admin_services_begin(&b);
+	admin_service_xml(&b, &si, &cl);
+	admin_services_end(&b);
+	assert_false(b.failed);
+	assert_true(strncmp(b.p, "<?xml version=\"1.0\"", 19) == 0);
+	assert_non_null(strstr(b.p, "<?xml-stylesheet href=\"/SX\" "
+				    "type=\"text/css\"?>"));
+	assert_non_null(strstr(b.p, "<service><name>TCPPM</name><command>"
+		"tcppm</command><listen>127.0.0.1:1234</listen><where>"
+		"a&apos;b.cfg:3</where><maxconn>100</maxconn><nclients>2"
+		"</nclients>"));
+	assert_non_null(strstr(b.p, "<client><peer>127.0.0.1:5000</peer>"
+		"<user>b&lt;o&gt;b</user><target>ex&amp;ample.org:80"
+		"</target></client>"));
+	assert_non_null(strstr(b.p, "<client><peer>[::1]:6000</peer><user>"
+		"</user><target></target></client>"));
+	assert_non_null(strstr(b.p, "</clients></service>\n</services>\n"));
+	admin_buf_free(&b);
+
+	/* a client list that overflowed fails the document */
+	cl.failed = 1;
+	admin_buf_init(&b, 1 << 16);
+	admin_service_xml(&b, &si, &cl);
+	assert_true(b.failed);
+	admin_buf_free(&b);
+	admin_buf_free(&cl);
+	assert_non_null(strstr(admin_services_css(), "services"));
+}
+
+static void test_form_field(void **state)
+{
+	const char body[] = "a=1&conffile=log+x%0Aport%3d%25%c3%A9&z=";
+	char *out = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(admin_form_field(body, strlen(body), "conffile",
+					  &out, &n), 0);
+	assert_int_equal(n, strlen("log x\nport=%\xc3\xa9"));
+	assert_string_equal(out, "log x\nport=%\xc3\xa9");
+	free(out);
+	/* an empty value, a field at the end, a NUL decoded */
+	assert_int_equal(admin_form_field(body, strlen(body), "z", &out, &n),
+			 0);
+	assert_int_equal(n, 0);
+	free(out);
+	assert_int_equal(admin_form_field("conffile=a%00b", 14, "conffile",
+					  &out, &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(out, "a\0b", 3);
+	free(out);
+	/* a name is matched whole, not as a prefix or suffix */
+	assert_int_equal(admin_form_field("xconffile=1&conffile2=2", 23,
+					  "conffile", &out, &n), -1);
+	assert_int_equal(admin_form_field("conffile", 8, "conffile", &out,
+					  &n), -1);
+	assert_int_equal(admin_form_field("", 0, "conffile", &out, &n), -1);
+	assert_int_equal(admin_form_field(NULL, 0, "conffile", &out, &n), -1);
+	/* bad escapes; the length given bounds the scan */
+	assert_int_equal(admin_form_field("conffile=%4", 11, "conffile", &out,
+					  &n), -2);
+	assert_int_equal(admin_form_field("conffile=%zz", 12, "conffile",
+					  &out, &n), -2);
+	assert_int_equal(admin_form_field("conffile=%41", 11, "conffile",
+					  &out, &n), -2);
 }
 
 struct seen {
@@ -230,6 +322,75 @@ static void test_counter_foreach(void **state)
 	counter_cleanup();
 }
 
+static void test_counter_switch(void **state)
+{
+	const char cfg[] = "countin 0/a D 10 *\ncountout 0/b D 10 *\n";
+	char *msgs = NULL;
+	size_t len = 0;
+	FILE *diag = open_memstream(&msgs, &len);
+	struct conf_gen *g;
+	struct seen s;
+	int nerr = 0;
+
+	(void)state;
+	g = conf_load_mem(cfg, strlen(cfg), "t.cfg", CONF_RUN, diag, &nerr);
+	fclose(diag);
+	assert_non_null(g);
+	free(msgs);
+	assert_int_equal(counter_set_enabled(g, 1, 0), 0);
+	assert_int_equal(counter_set_enabled(g, 2, 0), -1);
+	assert_int_equal(counter_set_enabled(NULL, 0, 0), -1);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(counter_foreach(g, visit, &s), 0);
+	assert_false(s.ci[0].disabled);
+	assert_true(s.ci[1].disabled);
+	assert_int_equal(counter_set_enabled(g, 1, 1), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(counter_foreach(g, visit, &s), 0);
+	assert_false(s.ci[1].disabled);
+	conf_gen_unref(g);
+	counter_cleanup();
+}
+
+static void test_response(void **state)
+{
+	struct admin_buf body, out;
+	const char *sep;
+
+	(void)state;
+	admin_buf_init(&body, 1 << 20);
+	admin_message_page(&body, "Not <Found>", "x & y");
+	assert_null(strstr(body.p, "<Found>"));
+	assert_non_null(strstr(body.p, "<p>x &amp; y</p>"));
+	admin_buf_init(&out, 1 << 20);
+	assert_int_equal(admin_response(&out, 401, "Authentication Required",
+		"text/html", "WWW-Authenticate: Basic realm=\"proxy\"\r\n",
+		&body), 0);
+	assert_true(strncmp(out.p, "HTTP/1.0 401 Authentication Required\r\n"
+			    "Connection: close\r\n", 57) == 0);
+	assert_non_null(strstr(out.p, "\r\nWWW-Authenticate: Basic "
+				      "realm=\"proxy\"\r\n"));
+	sep = strstr(out.p, "\r\n\r\n");
+	assert_non_null(sep);
+	assert_int_equal(out.n - (size_t)(sep + 4 - out.p), body.n);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "Content-Length: %zu\r\n",
+			 body.n);
+		assert_non_null(strstr(out.p, want));
+	}
+	admin_buf_free(&out);
+
+	/* a body that overflowed its ceiling is never sent half-built */
+	body.failed = 1;
+	admin_buf_init(&out, 1 << 20);
+	assert_int_equal(admin_response(&out, 200, "OK", "text/html", NULL,
+					&body), -1);
+	admin_buf_free(&out);
+	admin_buf_free(&body);
+}
+
 int
 main(void)
 {
@@ -240,6 +401,10 @@ main(void)
 		cmocka_unit_test(test_counter_row),
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_counter_foreach),
+		cmocka_unit_test(test_xml_escape),
+		cmocka_unit_test(test_services_xml),
+		cmocka_unit_test(test_form_field),
+		cmocka_unit_test(test_counter_switch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

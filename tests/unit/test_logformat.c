@@ -549,6 +549,38 @@ test_filter_set_and_controls(void **state)
 	assert_string_equal(xp("- +_G%T", &r), "caf\xc3\xa9");
 }
 
+/* logging.md 1.3 (F-LOG-07): for ODBC sinks single quotes in %U, %n
+ * and %T values are doubled, after the filter; literal text and other
+ * macros are left alone. */
+static void
+test_sql_quote(void **state)
+{
+	struct log_record r = base_record();
+
+	r.user = "o'brien";
+	r.host = "it's.example";
+	r.text = "say 'hi' now";
+	assert_string_equal(xp("G'%U','%n','%T'", &r),
+	                    "'o'brien','it's.example','say 'hi' now'");
+	r.sql_quote = 1;
+	assert_string_equal(xp("G'%U','%n','%T'", &r),
+	                    "'o''brien','it''s.example','say ''hi'' now'");
+	/* field-selected %T too */
+	assert_string_equal(xp("G'%2-2T'", &r), "'''hi'''");
+	/* a filter on the quote replaces it first: nothing left to double */
+	assert_string_equal(xp("-'+_G'%U'", &r), "'o_brien'");
+	/* other filters keep the doubling, and control characters go */
+	r.user = "a'\tb";
+	assert_string_equal(xp("-;+_G'%U'", &r), "'a''_b'");
+	/* a filter that turns characters into quotes: those are doubled */
+	r.user = "a;b";
+	assert_string_equal(xp("-;+'G%U", &r), "a''b");
+	/* the placeholder and the service name are not values */
+	r.user = NULL;
+	r.service = "it's";
+	assert_string_equal(xp("G%U %N", &r), "- it's");
+}
+
 static void
 test_filter_not_recognised(void **state)
 {
@@ -661,6 +693,7 @@ main(void)
 	    cmocka_unit_test(test_single_number_quirk),
 	    cmocka_unit_test(test_filter_space),
 	    cmocka_unit_test(test_filter_set_and_controls),
+	    cmocka_unit_test(test_sql_quote),
 	    cmocka_unit_test(test_filter_not_recognised),
 	    cmocka_unit_test(test_truncation),
 	    cmocka_unit_test(test_zero_outlen),
