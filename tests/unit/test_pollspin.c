@@ -62,28 +62,29 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int wait_in(int fd, int timeout_ms)
+typedef int (*poll_fn)(os_pollfd_t *fds, unsigned n, int timeout_ms);
+
+/* revents of one POLLIN wait on fd through fn, 0 if nothing came */
+static int wait_with(poll_fn fn, int fd, int timeout_ms)
 {
 	os_pollfd_t p;
 
 	memset(&p, 0, sizeof(p));
 	p.fd = fd;
 	p.events = POLLIN;
-	if (os_poll(&p, 1, timeout_ms) != 1)
+	if (fn(&p, 1, timeout_ms) != 1)
 		return 0;
 	return p.revents;
 }
 
+static int wait_in(int fd, int timeout_ms)
+{
+	return wait_with(os_poll, fd, timeout_ms);
+}
+
 static int wait_in_bulk(int fd, int timeout_ms)
 {
-	os_pollfd_t p;
-
-	memset(&p, 0, sizeof(p));
-	p.fd = fd;
-	p.events = POLLIN;
-	if (os_poll_bulk(&p, 1, timeout_ms) != 1)
-		return 0;
-	return p.revents;
+	return wait_with(os_poll_bulk, fd, timeout_ms);
 }
 
 static void spin_is_clamped(void **state)
