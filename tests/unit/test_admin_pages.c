@@ -284,23 +284,32 @@ static int visit(void *arg, const struct counter_info *ci)
 	return 0;
 }
 
+/* Load a config from text, quietly; the test owns the generation. */
+static struct conf_gen *load_cfg(const char *cfg)
+{
+	char *msgs = NULL;
+	size_t len = 0;
+	FILE *diag = open_memstream(&msgs, &len);
+	struct conf_gen *g;
+	int nerr = 0;
+
+	g = conf_load_mem(cfg, strlen(cfg), "t.cfg", CONF_RUN, diag, &nerr);
+	fclose(diag);
+	free(msgs);
+	return g;
+}
+
 static void test_counter_foreach(void **state)
 {
 	const char cfg[] = "countin \"0/web <in>\" D 10 *\n"
 			   "nocountout * * 10.0.0.1\n"
 			   "countall 0 N 3 *\n";
-	char *msgs = NULL;
-	size_t len = 0;
-	FILE *diag = open_memstream(&msgs, &len);
 	struct conf_gen *g;
 	struct seen s;
-	int nerr = 0;
 
 	(void)state;
-	g = conf_load_mem(cfg, strlen(cfg), "t.cfg", CONF_RUN, diag, &nerr);
-	fclose(diag);
+	g = load_cfg(cfg);
 	assert_non_null(g);
-	free(msgs);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(counter_foreach(g, visit, &s), 0);
 	assert_int_equal(s.n, 3);
@@ -325,18 +334,12 @@ static void test_counter_foreach(void **state)
 static void test_counter_switch(void **state)
 {
 	const char cfg[] = "countin 0/a D 10 *\ncountout 0/b D 10 *\n";
-	char *msgs = NULL;
-	size_t len = 0;
-	FILE *diag = open_memstream(&msgs, &len);
 	struct conf_gen *g;
 	struct seen s;
-	int nerr = 0;
 
 	(void)state;
-	g = conf_load_mem(cfg, strlen(cfg), "t.cfg", CONF_RUN, diag, &nerr);
-	fclose(diag);
+	g = load_cfg(cfg);
 	assert_non_null(g);
-	free(msgs);
 	assert_int_equal(counter_set_enabled(g, 1, 0), 0);
 	assert_int_equal(counter_set_enabled(g, 2, 0), -1);
 	assert_int_equal(counter_set_enabled(NULL, 0, 0), -1);
