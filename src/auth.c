@@ -35,7 +35,7 @@
 #endif
 
 static const struct auth_conf auth_default = {
-	{ AUTH_IPONLY }, 1, 0, AUTH_CACHE_DEFAULT_TIME,
+	{ AUTH_IPONLY }, { { NULL, NULL } }, 1, 0, AUTH_CACHE_DEFAULT_TIME,
 	AUTH_CACHE_DEFAULT_SIZE, 0
 };
 
@@ -542,16 +542,31 @@ acl_step(struct chain *c, const char *user)
 	return rc;
 }
 
-/* Authenticate with one method.  *authorize tells whether the ACL is
- * evaluated with the user name afterwards. */
+/* A plugin's answer: anything but 0 or a documented code counts as a
+ * wrong password, so a plugin cannot stop the chain by accident. */
 static int
-authenticate(struct chain *c, int m, const struct auth_conf *ac,
+plugin_auth(const struct auth_plugin_ref *p, const struct client *cl)
+{
+	int rc;
+
+	if (p->fn == NULL)
+		return ERR_AUTH_NOUSER;
+	rc = p->fn(p->arg, cl->cred.user, cl->cred.password);
+	if (rc < 0 || rc > ERR_AUTH_BADPASS_NT)
+		return ERR_AUTH_UNKNOWN;
+	return rc;
+}
+
+/* Authenticate with method i of the chain.  *authorize tells whether the
+ * ACL is evaluated with the user name afterwards. */
+static int
+authenticate(struct chain *c, const struct auth_conf *ac, int i,
 	     uint64_t mono, int *authorize)
 {
 	struct client *cl = c->cl;
 
 	*authorize = 1;
-	switch (m) {
+	switch (ac->methods[i]) {
 	case AUTH_NONE:
 		*authorize = 0;
 		return 0;
@@ -572,6 +587,8 @@ authenticate(struct chain *c, int m, const struct auth_conf *ac,
 		return cache_lookup(cl, ac, mono);
 	case AUTH_RADIUS:
 		return radius_auth(cl);
+	case AUTH_PLUGIN:
+		return plugin_auth(&ac->plug[i], cl);
 	default:
 		return ERR_AUTH_NOUSER;
 	}
@@ -585,7 +602,7 @@ static int
 stores_in_cache(int m)
 {
 	return m == AUTH_USERONLY || m == AUTH_STRONG || m == AUTH_DNSNAME ||
-	       m == AUTH_RADIUS;
+	       m == AUTH_RADIUS || m == AUTH_PLUGIN;
 }
 
 static int
@@ -641,7 +658,7 @@ auth_run(struct client *cl, const struct users *users, time_t now,
 	for (i = 0; i < ac->nmethods; i++) {
 		int m = ac->methods[i];
 
-		rc = authenticate(&c, m, ac, mono, &authorize);
+		rc = authenticate(&c, ac, i, mono, &authorize);
 		if (rc == 0) {
 			/* the ACL result with the name is final */
 			if (authorize)
@@ -682,7 +699,7 @@ auth_wants_user(const struct svc_conf *sc)
 	for (i = 0; i < ac->nmethods; i++) {
 		switch (ac->methods[i]) {
 		case AUTH_USERONLY: case AUTH_STRONG: case AUTH_CACHE:
-		case AUTH_CACHEACL: case AUTH_RADIUS:
+		case AUTH_CACHEACL: case AUTH_RADIUS: case AUTH_PLUGIN:
 			return 1;
 		default:
 			break;
@@ -723,25 +740,88 @@ static const struct {
 	{ "cacheacl", AUTH_CACHEACL }, { "radius", AUTH_RADIUS },
 };
 
-/* auth TYPE... (F-AUTH-01..09, F-AUTH-15: `nbname` is unknown) */
+/* ---- auth types of plugins ----------------------------------------------
+ * Written and read by the main thread during a config run only. */
+static struct {
+	char name[AUTH_PLUGIN_NAME_MAX + 1];
+	struct auth_plugin_ref ref;
+} plugin_types[AUTH_PLUGIN_MAX];
+static int nplugin_types;
+
+static int
+builtin_method(const char *name)
+{
+	size_t j;
+
+	for (j = 0; j < sizeof(method_names) / sizeof(method_names[0]); j++)
+		if (strcmp(name, method_names[j].name) == 0)
+			return (int)j;
+	return -1;
+}
+
+static const struct auth_plugin_ref *
+plugin_type(const char *name)
+{
+	int i;
+
+	for (i = 0; i < nplugin_types; i++)
+		if (strcmp(plugin_types[i].name, name) == 0)
+			return &plugin_types[i].ref;
+	return NULL;
+}
+
+int
+auth_plugin_register(const char *name, auth_plugin_fn fn, void *arg)
+{
+	struct auth_plugin_ref *r;
+	size_t n = name ? strlen(name) : 0;
+
+	if (fn == NULL || n == 0 || n > AUTH_PLUGIN_NAME_MAX ||
+	    builtin_method(name) >= 0)
+		return -1;
+	r = (struct auth_plugin_ref *)plugin_type(name);
+	if (r == NULL) {
+		if (nplugin_types >= AUTH_PLUGIN_MAX)
+			return -1;
+		memcpy(plugin_types[nplugin_types].name, name, n + 1);
+		r = &plugin_types[nplugin_types++].ref;
+	}
+	r->fn = fn;
+	r->arg = arg;
+	return 0;
+}
+
+void
+auth_plugins_reset(void)
+{
+	memset(plugin_types, 0, sizeof(plugin_types));
+	nplugin_types = 0;
+}
+
+/* auth TYPE... (F-AUTH-01..09, F-AUTH-15: `nbname` is unknown; F-PLUG-02:
+ * types registered by plugins) */
 int
 auth_cmd_auth(struct conf_ctx *ctx, int argc, char **argv)
 {
 	unsigned char m[AUTH_MAX_METHODS];
+	struct auth_plugin_ref plug[AUTH_MAX_METHODS];
+	const struct auth_plugin_ref *p;
 	struct auth_conf *ac;
-	size_t j;
-	int i;
+	int i, j;
 
 	if (argc - 1 > AUTH_MAX_METHODS) {
 		conf_error(ctx, "auth: at most %d methods", AUTH_MAX_METHODS);
 		return 1;
 	}
+	memset(plug, 0, sizeof(plug));
 	for (i = 1; i < argc; i++) {
-		for (j = 0; j < sizeof(method_names) / sizeof(method_names[0]);
-		     j++)
-			if (strcmp(argv[i], method_names[j].name) == 0)
-				break;
-		if (j == sizeof(method_names) / sizeof(method_names[0])) {
+		j = builtin_method(argv[i]);
+		if (j < 0 && (p = plugin_type(argv[i])) != NULL) {
+			plug[i - 1] = *p;
+			m[i - 1] = AUTH_PLUGIN;
+			continue;
+		}
+		if (j < 0) {
 			conf_error(ctx, "auth: unknown authentication type "
 				   "'%s'", argv[i]);
 			return 1;
@@ -757,6 +837,7 @@ auth_cmd_auth(struct conf_ctx *ctx, int argc, char **argv)
 	if (ac == NULL)
 		return 21;
 	memcpy(ac->methods, m, (size_t)(argc - 1));
+	memcpy(ac->plug, plug, sizeof(plug));
 	ac->nmethods = argc - 1;
 	return 0;
 }

@@ -28,7 +28,19 @@ struct svc_conf;
 
 enum auth_method {
 	AUTH_NONE, AUTH_IPONLY, AUTH_USERONLY, AUTH_DNSNAME, AUTH_STRONG,
-	AUTH_CACHE, AUTH_CACHEACL, AUTH_RADIUS
+	AUTH_CACHE, AUTH_CACHEACL, AUTH_RADIUS,
+	AUTH_PLUGIN     /* a type registered by a plugin (F-PLUG-02) */
+};
+
+/* The check behind a plugin auth type: 0 accepts, 1..10 is the code
+ * (4 = no user name or password, 5 = wrong).  Called on worker threads
+ * at once; user and password may be NULL.  Same shape as px_auth_fn. */
+typedef int (*auth_plugin_fn)(void *arg, const char *user,
+			      const char *password);
+
+struct auth_plugin_ref {
+	auth_plugin_fn fn;
+	void *arg;
 };
 
 /* `authcache` items (acl-auth.md 2). */
@@ -47,6 +59,10 @@ enum auth_cache_item {
 /* Auth settings in force at a service line.  Immutable in a svc_conf. */
 struct auth_conf {
 	unsigned char methods[AUTH_MAX_METHODS];   /* enum auth_method */
+	/* The check of each AUTH_PLUGIN slot, copied in at the `auth` line
+	 * so a running generation never looks at the registry again (the
+	 * plugin library stays loaded for the life of the process). */
+	struct auth_plugin_ref plug[AUTH_MAX_METHODS];
 	int nmethods;
 	unsigned cache_type;     /* AC_* bits; 0 = no `authcache` given */
 	long cache_time;         /* seconds an entry lives after a write */
@@ -78,9 +94,9 @@ int auth_authorize_at(struct client *cl, time_t now, uint64_t mono);
 int auth_reauthorize(struct client *cl, const struct conf_gen *gen);
 
 /* 1 when the service's chain has a method that uses a user name or
- * password (useronly, strong, cache, cacheacl, radius); a handler that
- * negotiates (SOCKS5 method 02) then asks for them.  0 for chains of
- * none/iponly/dnsname only.  sc may be NULL (the default chain: 0). */
+ * password (useronly, strong, cache, cacheacl, radius, a plugin type); a
+ * handler that negotiates (SOCKS5 method 02) then asks for them.  0 for
+ * chains of none/iponly/dnsname only.  sc may be NULL (the default chain: 0). */
 int auth_wants_user(const struct svc_conf *sc);
 
 /* The cache: drop every entry (tests), count entries. */
@@ -89,6 +105,17 @@ size_t auth_cache_count(void);
 
 /* `delimchar` in force for a generation (default '@'). */
 int auth_delimchar(const struct conf_gen *g);
+
+/* ---- auth types added by plugins (F-PLUG-02) ------------------------------
+ * Registered while a config runs (main thread only), so a later `auth`
+ * line may name them.  Every config run starts with an empty registry:
+ * the plugin line of the new run registers its types again.  Registering
+ * a name again replaces its check.  Returns 0, or -1 for an invalid or
+ * built-in name, a name longer than AUTH_PLUGIN_NAME_MAX or a full table. */
+#define AUTH_PLUGIN_MAX 16
+#define AUTH_PLUGIN_NAME_MAX 31
+int auth_plugin_register(const char *name, auth_plugin_fn fn, void *arg);
+void auth_plugins_reset(void);
 
 /* ---- config commands (rows in conf_cmds.c) ------------------------------- */
 int auth_cmd_auth(struct conf_ctx *ctx, int argc, char **argv);

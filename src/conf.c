@@ -488,6 +488,9 @@ static void ctx_init(struct conf_ctx *ctx, struct conf_gen *g,
 	ctx->mode = mode;
 	ctx->diag = diag ? diag : stderr;
 	cursor_init(&ctx->cur, g);
+	/* Plugin auth types belong to the run whose plugin line registered
+	 * them; the plugin's entry registers them again on reload. */
+	auth_plugins_reset();
 }
 
 static struct conf_gen *finish(struct conf_ctx *ctx, int *nerrors)

@@ -7,6 +7,7 @@
  * called again on every reload, as in 3proxy.
  */
 #include "plugin.h"
+#include "auth.h"
 #include "conf.h"
 #include "log.h"
 #include "os.h"
@@ -65,6 +66,11 @@ static void api_diag(const char *msg)
 	log_diag("%s", msg);
 }
 
+static int api_register_auth(const char *name, px_auth_fn fn, void *arg)
+{
+	return auth_plugin_register(name, fn, arg);
+}
+
 static const struct px_api api = {
 	sizeof(struct px_api),
 	PX_API_VERSION,
@@ -75,6 +81,7 @@ static const struct px_api api = {
 	api_conf_warning,
 	api_conf_checking,
 	api_diag,
+	api_register_auth,
 };
 
 int plugin_cmd(struct conf_ctx *ctx, int argc, char **argv)

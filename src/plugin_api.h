@@ -15,6 +15,11 @@
  *
  * Callbacks may run on many worker threads at once: a plugin keeps its
  * own locks.
+ *
+ * Added later (check api->size covers the member before calling it):
+ *   register_auth - an authentication type for `auth NAME` (PamAuth's
+ *   `pam`).  Types belong to one config run: every run (start-up and each
+ *   reload) starts without them, and the entry registers them again.
  */
 #ifndef PX_PLUGIN_API_H
 #define PX_PLUGIN_API_H
@@ -36,6 +41,9 @@ struct px_conf;
  * Return 0 on success, a positive code to fail the line, or a negative
  * value to let another command of the same name handle it. */
 typedef int (*px_command_fn)(struct px_conf *conf, int argc, char **argv);
+
+/* The check of a plugin auth type (see register_auth). */
+typedef int (*px_auth_fn)(void *arg, const char *user, const char *password);
 
 struct px_api {
 	size_t size;            /* sizeof(struct px_api) of the daemon */
@@ -59,7 +67,22 @@ struct px_api {
 
 	/* Write a diagnostic line to the daemon's standard error. */
 	void (*diag)(const char *msg);
+
+	/* ---- appended: test api->size before use ---- */
+
+	/* Register the authentication type NAME, usable by `auth` lines
+	 * after the plugin line, in the chain like `strong` (and cached by
+	 * `authcache` like it).  fn gets arg and the client's user name and
+	 * password (either may be NULL) and returns 0 to accept or a code:
+	 * 4 = credentials missing, 5 = wrong.  fn runs on many threads at
+	 * once.  Registering a name again replaces it.  Returns 0 or -1 (a
+	 * built-in name, longer than 31 bytes, too many types). */
+	int (*register_auth)(const char *name, px_auth_fn fn, void *arg);
 };
+
+/* Whether the daemon's table has the member m (appended members). */
+#define PX_API_HAS(api, m) \
+	((api)->size >= offsetof(struct px_api, m) + sizeof((api)->m))
 
 typedef int (*px_plugin_entry)(const struct px_api *api, int argc,
 			       char **argv);
