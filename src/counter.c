@@ -746,8 +746,7 @@ static void cnt_select(const struct counter_conf *cc,
 	for (i = 0; i < cc->nrules; i++) {
 		struct cnt_rule *r = cc->rules[i];
 
-		if (os_atomic_load(&r->disabled) ||
-		    !limit_match(r->rule, cl, now))
+		if (!limit_match(r->rule, cl, now))
 			continue;
 		if (r->no) {
 			if (r->kind == CNT_ALL)
@@ -769,8 +768,7 @@ static void cnt_select(const struct counter_conf *cc,
 	for (i = 0; out_check && i < cc->nrules; i++) {
 		struct cnt_rule *r = cc->rules[i];
 
-		if (os_atomic_load(&r->disabled) ||
-		    !limit_match(r->rule, cl, now))
+		if (!limit_match(r->rule, cl, now))
 			continue;
 		if (r->no) {
 			if (r->kind & CNT_OUT)
@@ -802,13 +800,14 @@ static int cnt_charge(struct counter_client *s, const uint64_t add[2],
 			struct cnt_slot *v = rule_slot(r);
 			uint64_t extra = s->charge[d] ? 0 : s->total[d];
 
-			/* switched off after this request selected it */
-			if (os_atomic_load(&r->disabled))
-				continue;
 			if (s->charge[d] && add[d] > 0) {
 				v->bytes += add[d];
 				v->updated = now;
 			}
+			/* switched off by admin /CDn: it keeps counting but
+			 * limits nothing (limits.md 4.2, 4.3) */
+			if (os_atomic_load(&r->disabled))
+				continue;
 			if (v->bytes + extra > r->limit)
 				over = 1;
 			if (v->bytes >= r->limit) {
