@@ -151,6 +151,22 @@ void client_log(struct client *cl, int err)
 	cl->start_ms = now;
 }
 
+/* logdump (logging.md 6, F-LOG-15): an interim record in the middle of
+ * a relay, with an empty %T and code 0; like every record it charges the
+ * counters and restarts the byte counts and %D.  The connection's own
+ * record still follows at its end. */
+void client_log_interim(void *arg)
+{
+	struct client *cl = arg;
+	char *text = cl->text;
+	int logged = cl->logged;
+
+	cl->text = NULL;
+	client_log(cl, 0);
+	cl->text = text;
+	cl->logged = logged;
+}
+
 static void wipe(char *s)
 {
 	if (s == NULL)
@@ -343,6 +359,12 @@ int client_relay_pair(struct client *cl, os_sock_t cs, os_sock_t ss,
 		o.watch_seen = cl->gen->version;
 		o.recheck = client_recheck;
 		o.recheck_arg = cl;
+	}
+	if (sc->logdump_in > 0 || sc->logdump_out > 0) {
+		o.dump_in = sc->logdump_in;
+		o.dump_out = sc->logdump_out;
+		o.dump = client_log_interim;
+		o.dump_arg = cl;
 	}
 	limit_relay_setup(cl, &o);
 	return relay_tcp(cs, ss, NULL, 0, NULL, 0, &o, &cl->stats);

@@ -109,6 +109,8 @@ void client_finish(struct client *cl, int err);
 
 /* Set the %T text (copied). */
 void client_set_text(struct client *cl, const char *text);
+/* logdump: an interim record during a relay (arg: the client). */
+void client_log_interim(void *arg);
 /* Write an access record now and reset the byte counters and start
  * time, as 3proxy does for each HTTP request and interim record. */
 void client_log(struct client *cl, int err);

@@ -176,6 +176,16 @@ static void relay_saw_eof(struct relay *r, struct relay_dir *d, uint64_t now)
 }
 
 /* Book n bytes read in direction d: counters, grace window, hook. */
+/* logdump: more than the threshold since the last record?  The counts
+ * are written by this thread only (the interim record resets them). */
+static int relay_dump_due(const struct relay *r)
+{
+	const struct relay_opts *o = r->o;
+
+	return (o->dump_in > 0 && *r->d[RELAY_S2C].bytes > o->dump_in) ||
+	       (o->dump_out > 0 && *r->d[RELAY_C2S].bytes > o->dump_out);
+}
+
 static void relay_account(struct relay *r, struct relay_dir *d, size_t n,
 			  uint64_t now)
 {
@@ -203,6 +213,8 @@ static void relay_account(struct relay *r, struct relay_dir *d, size_t n,
 		else if (delay > 0)
 			d->resume_at = now + (uint64_t)delay;
 	}
+	if (o->dump != NULL && relay_dump_due(r))
+		o->dump(o->dump_arg);
 }
 
 int relay_hook_apply(const struct relay_opts *o, int dir, size_t n,

@@ -54,6 +54,14 @@ struct relay_opts {
 	int watch_seen;
 	int (*recheck)(void *arg);
 	void *recheck_arg;
+	/* `logdump IN OUT` (logging.md 6, F-LOG-15): when the bytes from
+	 * the server since the last record exceed dump_in, or those from the
+	 * client exceed dump_out (0 = that direction off), dump(dump_arg)
+	 * runs on the relay's thread: it writes an interim record, which
+	 * restarts the byte counts.  NULL dump = none. */
+	uint64_t dump_in, dump_out;
+	void (*dump)(void *arg);
+	void *dump_arg;
 };
 
 struct relay_stats {

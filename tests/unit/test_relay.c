@@ -423,7 +423,7 @@ static int fix_teardown(void **state)
 /* up bytes client->server and down bytes server->client at once,
  * byte-exact.  The writers' chunks are larger than the relay's buffer so
  * that its reads fill the buffer (the splice switch needs that). */
-static void run_bulk(struct fix *f, size_t up, size_t down)
+static void run_bulk_data(struct fix *f, size_t up, size_t down)
 {
 	struct writer wc, ws;
 	struct reader rc, rs;
@@ -448,6 +448,12 @@ static void run_bulk(struct fix *f, size_t up, size_t down)
 	assert_int_equal(rs.first_bad, (size_t)-1);
 	assert_int_equal(rc.first_bad, (size_t)-1);
 	assert_int_equal(f->result, ERR_OK);
+}
+
+/* The same, and the stats count every byte. */
+static void run_bulk(struct fix *f, size_t up, size_t down)
+{
+	run_bulk_data(f, up, down);
 	assert_int_equal(f->st.bytes_from_client, up);
 	assert_int_equal(f->st.bytes_from_server, down);
 	assert_true(f->st.reads_from_client > 0);
@@ -826,6 +832,52 @@ static void test_pre_data(void **state)
 		    f->st.reads_from_server <= 3);
 }
 
+/* ---- logdump ------------------------------------------------------------------------ */
+
+struct dump_state {
+	struct relay_stats *st;
+	uint64_t in, out;           /* the thresholds */
+	uint64_t in_sum, out_sum;   /* what the records covered */
+	int calls, early;
+};
+
+/* Like an interim access record: take the counts, restart them. */
+static void dump_record(void *arg)
+{
+	struct dump_state *d = arg;
+
+	d->calls++;
+	if (d->st->bytes_from_server <= d->in &&
+	    d->st->bytes_from_client <= d->out)
+		d->early++;
+	d->in_sum += d->st->bytes_from_server;
+	d->out_sum += d->st->bytes_from_client;
+	d->st->bytes_from_server = d->st->bytes_from_client = 0;
+}
+
+/* F-LOG-15: records come only past a threshold, and the records plus
+ * what is left after the relay count every byte once, in both copy and
+ * splice mode (the transfer is large enough to switch). */
+static void test_logdump_interim(void **state)
+{
+	struct fix *f = *state;
+	struct dump_state d;
+
+	memset(&d, 0, sizeof(d));
+	d.st = &f->st;
+	d.in = 300000;
+	d.out = 200000;
+	f->opts.dump_in = d.in;
+	f->opts.dump_out = d.out;
+	f->opts.dump = dump_record;
+	f->opts.dump_arg = &d;
+	run_bulk_data(f, 3u << 20, 5u << 20);
+	assert_true(d.calls >= 5);
+	assert_int_equal(d.early, 0);
+	assert_int_equal(d.in_sum + f->st.bytes_from_server, 5u << 20);
+	assert_int_equal(d.out_sum + f->st.bytes_from_client, 3u << 20);
+}
+
 /* ---- hook and grace --------------------------------------------------------------- */
 
 struct hook_state {
@@ -1082,6 +1134,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fix_setup, fix_teardown)
 		T(test_bulk_copy),
 		T(test_bulk_copy_small_buffer),
+		T(test_logdump_interim),
 		T(test_bulk_splice),
 		T(test_bulk_splice_big_buffer),
 		T(test_splice_small_stays_copy),
