@@ -15,22 +15,17 @@ Features: F-PLUG-07 (PamAuth), F-PLUG-02 (plugin auth types), F-AUTH-07
 """
 
 import os
-import re
 import secrets
-import shutil
 import signal
-import subprocess
 
 import pytest
 
+from auth_util import CURL, LOGFMT, curl_through, record_for
 from conftest import BIN_DIR, free_port, is_listening, wait_until
 from http_util import Origin
 
 PAM_PLUGIN = BIN_DIR / "pamauth.ld.so"
 PAM_DIR = "/etc/pam.d"
-CURL = shutil.which("curl")
-LOGFMT = 'logformat "LREC %E %U %c"\n'
-REC_RX = re.compile(r"^REC (\d+) (\S+) (\d+)$", re.M)
 
 ACCEPT = """#!/bin/bash
 # pam_exec expose_authtok: the password on stdin, NUL-terminated
@@ -93,33 +88,13 @@ def start(proxy, tmp_path, service, head="", methods="pam"):
     return hport, sport, log
 
 
+
+
+
+
 def fetch(kind, port, origin, user=None, pw=None):
-    """curl through the service from a known local port: (exit status,
-    HTTP code, local port)."""
-    lport = free_port()
-    cmd = [CURL, "-s", "-o", "/dev/null", "-w", "%{http_code}",
-           "--max-time", "15", "--local-port", str(lport), "--noproxy", ""]
-    if kind == "proxy":
-        cmd += ["-x", "http://127.0.0.1:%d" % port]
-    else:
-        cmd += ["--socks5", "127.0.0.1:%d" % port]
-    if user is not None:
-        cmd += ["--proxy-user", "%s:%s" % (user, pw)]
-    cmd.append(origin.url("/small"))
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    return p.returncode, p.stdout.strip(), lport
-
-
-def record_for(log, cport):
-    def find():
-        text = log.read_text() if log.exists() else ""
-        for m in REC_RX.finditer(text):
-            if int(m.group(3)) == cport:
-                return int(m.group(1)), m.group(2)
-        return None
-    return wait_until(find, 15, what=lambda: "a record for client port %d "
-                      "in:\n%s" % (cport, log.read_text()
-                                   if log.exists() else ""))
+    """curl through the service: (exit status, HTTP code, local port)."""
+    return curl_through(kind, port, origin.url("/small"), user, pw)
 
 
 def test_http_proxy(proxy, tmp_path, pam_service, origin):

@@ -15,23 +15,19 @@ Features: F-AUTH-14 (and F-AUTH-06 for the chain).
 
 import http.server
 import re
-import shutil
 import socket
 import struct
-import subprocess
 import threading
 
 import pytest
 
+from auth_util import LOGFMT, curl_through, record_for
 from conftest import LOOP4, free_port, free_udp_port, wait_until
 from radius_util import (  # noqa: F401 (radius_server is a fixture)
     ACCT_IN_GIGAWORDS, ACCT_IN_OCTETS, ACCT_IN_PACKETS, ACCT_OUT_OCTETS,
     ACCT_OUT_PACKETS, ACCT_SESSION_TIME, ACCT_STATUS, CALLED_STATION, FRAMED_IP, LOGIN_SERVICE, LOGIN_TCP_PORT, NAS_ID,
     NAS_IP, NAS_PORT, NAS_PORT_TYPE, SECRET, SERVICE_TYPE, SESSION_ID,
     USER_NAME, USER_PASSWORD, radius_server)
-CURL = shutil.which("curl")
-LOGFMT = 'logformat "LREC %E %U %c"\n'
-REC_RX = re.compile(r"^REC (\d+) (\S+) (\d+)$", re.M)
 # BYTE_LONG (slot 2) = 1 s: a silent or forging server costs 1 s
 TIMEOUTS = "timeouts 1 1 30 60 180 1800 15 60 15 5 5\n"
 BIG = 300000   # body of /big: more than one read per direction
@@ -101,35 +97,14 @@ def _listening(port):
     return is_listening(port)
 
 
+
+
+
+
 def fetch(kind, port, origin, user=None, pw=None, path="/x"):
-    """curl through the service from a known local port.  Returns (exit
-    status, HTTP code, local port)."""
-    if CURL is None:
-        pytest.skip("curl is not installed")
-    lport = free_port()
-    cmd = [CURL, "-s", "-o", "/dev/null", "-w", "%{http_code}",
-           "--max-time", "15", "--local-port", str(lport), "--noproxy", ""]
-    if kind == "proxy":
-        cmd += ["-x", "http://127.0.0.1:%d" % port]
-    else:
-        cmd += ["--socks5", "127.0.0.1:%d" % port]
-    if user is not None:
-        cmd += ["--proxy-user", "%s:%s" % (user, pw)]
-    cmd.append("http://127.0.0.1:%d%s" % (origin.port, path))
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    return p.returncode, p.stdout.strip(), lport
-
-
-def record_for(log, cport):
-    def find():
-        text = log.read_text() if log.exists() else ""
-        for m in REC_RX.finditer(text):
-            if int(m.group(3)) == cport:
-                return int(m.group(1)), m.group(2)
-        return None
-    return wait_until(find, 15, what=lambda: "a record for client port %d "
-                      "in:\n%s" % (cport, log.read_text()
-                                   if log.exists() else ""))
+    """curl through the service: (exit status, HTTP code, local port)."""
+    return curl_through(kind, port, "http://127.0.0.1:%d%s"
+                        % (origin.port, path), user, pw)
 
 
 def check_refused(kind, rc, code):
