@@ -373,9 +373,30 @@ static int cmd_include(struct conf_ctx *ctx, int argc, char **argv)
 
 /* `writable` (F-CFG-08): the admin /U page may rewrite the config file.
  * The file is written by path (a new file renamed over it) and re-read
- * by path on reload, so no handle is kept: only the flag. */
+ * by path on reload, so no handle is kept: only the flag.  As in 3proxy,
+ * a file that cannot be opened for writing fails the line now rather
+ * than the first save (--check only warns: the file may exist where the
+ * config will run).  A config read from standard input has no file: /U
+ * then says so. */
 static int cmd_writable(struct conf_ctx *ctx, int argc, char **argv)
 {
+	const char *path = ctx->gen->config_path != NULL ?
+		conf_path_in_root(ctx->gen->config_path) : NULL;
+	FILE *f;
+
+	if (path != NULL) {
+		f = fopen(path, "r+");
+		if (f == NULL && ctx->mode == CONF_CHECK) {
+			conf_warning(ctx, "cannot reopen config for writing: "
+				     "%s", path);
+		} else if (f == NULL) {
+			conf_error(ctx, "Unable to reopen config for "
+				   "writing: %s", path);
+			return 1;
+		} else {
+			fclose(f);
+		}
+	}
 	ctx->gen->writable = 1;
 	return 0;
 }

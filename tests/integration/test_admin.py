@@ -276,6 +276,24 @@ def test_counter_switch_off_and_on(proxy, tmp_path, source_server):
         check_length(headers, body)
 
 
+def test_writable_needs_a_writable_file(run3proxy, tmp_path):
+    """F-CFG-08, config.md: `writable` reopens the config file for writing
+    at once; a file that cannot be (here: `config` names a path in a
+    missing directory) fails the configuration with 3proxy's message;
+    --check only warns, since the file may exist where the config runs."""
+    port = free_port()
+    (tmp_path / "cfg").write_text(
+        "config %s\nwritable\nadmin -p%d\n"
+        % (tmp_path / "no-such-dir" / "x.cfg", port))
+    r = run3proxy(["cfg"])
+    assert r.rc == 1, r
+    assert re.search(r"^cfg:2: Unable to reopen config for writing: "
+                     r".*no-such-dir/x\.cfg$", r.err, re.M), r.err
+    r = run3proxy(["--check", "cfg"])
+    assert r.rc == 0, r
+    assert "cfg:2: warning: cannot reopen config for writing" in r.err, r
+
+
 def test_upload_needs_writable(proxy, tmp_path):
     """F-CFG-08: without `writable` /U is refused (403) and the file is
     left as it was."""
