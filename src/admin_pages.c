@@ -6,6 +6,7 @@
  */
 #include "admin_pages.h"
 #include "counter.h"
+#include "http_parse.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -86,20 +87,28 @@ int admin_buf_printf(struct admin_buf *b, const char *fmt, ...)
 	return admin_buf_add(b, tmp, (size_t)n);
 }
 
-int admin_html_escape(struct admin_buf *b, const char *s, size_t n)
+/* The markup characters as entities; with `xml`, also the control
+ * bytes that XML 1.0 cannot carry (as '?'). */
+static int markup_escape(struct admin_buf *b, const char *s, size_t n,
+			 int xml)
 {
 	size_t i, run = 0;
 
 	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
 		const char *ent;
 
-		switch (s[i]) {
+		switch (c) {
 		case '&': ent = "&amp;"; break;
 		case '<': ent = "&lt;"; break;
 		case '>': ent = "&gt;"; break;
 		case '"': ent = "&quot;"; break;
-		case '\'': ent = "&#39;"; break;
-		default: continue;
+		case '\'': ent = xml ? "&apos;" : "&#39;"; break;
+		default:
+			if (!xml || c >= 0x20 || c == '\t' || c == '\n' ||
+			    c == '\r')
+				continue;
+			ent = "?";
 		}
 		if (admin_buf_add(b, s + run, i - run) != 0 ||
 		    admin_buf_str(b, ent) != 0)
@@ -107,6 +116,11 @@ int admin_html_escape(struct admin_buf *b, const char *s, size_t n)
 		run = i + 1;
 	}
 	return admin_buf_add(b, s + run, n - run);
+}
+
+int admin_html_escape(struct admin_buf *b, const char *s, size_t n)
+{
+	return markup_escape(b, s, n, 0);
 }
 
 static void esc(struct admin_buf *b, const char *s)
@@ -244,32 +258,7 @@ void admin_counters_end(struct admin_buf *b)
 
 int admin_xml_escape(struct admin_buf *b, const char *s, size_t n)
 {
-	size_t i, run = 0;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		const char *ent;
-
-		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-			ent = "?";
-		else if (c == '&')
-			ent = "&amp;";
-		else if (c == '<')
-			ent = "&lt;";
-		else if (c == '>')
-			ent = "&gt;";
-		else if (c == '"')
-			ent = "&quot;";
-		else if (c == '\'')
-			ent = "&apos;";
-		else
-			continue;
-		if (admin_buf_add(b, s + run, i - run) != 0 ||
-		    admin_buf_str(b, ent) != 0)
-			return -1;
-		run = i + 1;
-	}
-	return admin_buf_add(b, s + run, n - run);
+	return markup_escape(b, s, n, 1);
 }
 
 /* <tag>escaped s</tag>; an empty element for NULL. */
@@ -338,43 +327,6 @@ const char *admin_services_css(void)
 
 /* ---- the config form --------------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode s[0..n) into out (room for n bytes): returns the length or -1. */
-static long form_decode(const char *s, size_t n, char *out)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == '+') {
-			out[o++] = ' ';
-		} else if (s[i] != '%') {
-			out[o++] = s[i];
-		} else {
-			int hi, lo;
-
-			if (n - i < 3)
-				return -1;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			out[o++] = (char)(hi * 16 + lo);
-			i += 2;
-		}
-	}
-	return (long)o;
-}
-
 int admin_form_field(const char *body, size_t n, const char *name,
 		     char **out, size_t *outlen)
 {
@@ -383,7 +335,6 @@ int admin_form_field(const char *body, size_t n, const char *name,
 	while (body != NULL && pos <= n) {
 		const char *amp = memchr(body + pos, '&', n - pos);
 		size_t end = amp ? (size_t)(amp - body) : n;
-		long got;
 
 		if (end - pos > nl && memcmp(body + pos, name, nl) == 0 &&
 		    body[pos + nl] == '=') {
@@ -391,14 +342,14 @@ int admin_form_field(const char *body, size_t n, const char *name,
 			*out = malloc(end - pos + 1);
 			if (*out == NULL)
 				return -3;
-			got = form_decode(body + pos, end - pos, *out);
-			if (got < 0) {
+			/* a decoded NUL is refused: strlen is the length */
+			if (http_url_decode(body + pos, end - pos, 1, *out,
+					    end - pos + 1) != 0) {
 				free(*out);
 				*out = NULL;
 				return -2;
 			}
-			(*out)[got] = '\0';
-			*outlen = (size_t)got;
+			*outlen = strlen(*out);
 			return 0;
 		}
 		pos = end + 1;

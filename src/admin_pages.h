@@ -111,7 +111,7 @@ const char *admin_services_css(void);
 /* Find field `name` in an application/x-www-form-urlencoded body and
  * decode it ('+' is a space, %XX a byte) into a new NUL-terminated
  * buffer (*out, *outlen without the NUL; free() it).  Returns 0, -1 if
- * the field is absent, -2 on a bad %-escape, -3 out of memory. */
+ * the field is absent, -2 on a bad %-escape or a %00, -3 out of memory. */
 int admin_form_field(const char *body, size_t n, const char *name,
 		     char **out, size_t *outlen);
 

@@ -117,6 +117,21 @@ BAD_CONFIGS = [
 ]
 
 
+@pytest.mark.parametrize("spin", [0, 50, 100000])
+def test_pollspin_values_serve(proxy, echo_server, spin):
+    """`pollspin N` (F-PERF): off, the default and the longest spin all
+    relay: a round trip through a port mapper, and a second one after an
+    idle wait longer than the spin."""
+    port = free_port()
+    d = proxy("pollspin %d\ninternal 127.0.0.1\n%s"
+              % (spin, tcppm_line(port, echo_server.port)),
+              wait_ports=[port])
+    assert_serves(port)
+    time.sleep(0.3)
+    assert_serves(port)
+    assert d.alive()
+
+
 @pytest.mark.parametrize("name,text,pattern", BAD_CONFIGS,
                          ids=[b[0] for b in BAD_CONFIGS])
 def test_bad_config_exit_1_with_location(run3proxy, tmp_path, name, text,
