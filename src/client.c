@@ -81,9 +81,8 @@ static int read_proxy_header(struct client *cl)
 	return 0;
 }
 
-void client_main(void *arg)
+static void client_serve(struct client *cl)
 {
-	struct client *cl = arg;
 	int rc = 0;
 
 	if (cl->conf->proxy_header)
@@ -96,6 +95,20 @@ void client_main(void *arg)
 	if (rc == 0)
 		rc = cl->conf->proto->handle(cl);
 	client_finish(cl, rc);
+}
+
+void client_main(void *arg)
+{
+	struct client *cl = arg;
+	struct service *svc = cl->svc;
+
+	/* the service outlives each client this thread serves */
+	service_ref(svc);
+	while (cl != NULL) {
+		client_serve(cl);
+		cl = service_next_client(svc);
+	}
+	service_release(svc);
 }
 
 void client_set_text(struct client *cl, const char *text)

@@ -102,7 +102,9 @@ struct client {
 /* Create the client for an accepted socket (takes ownership of fd). */
 struct client *client_new(struct service *svc, os_sock_t fd,
 			  const struct net_addr *peer);
-/* Worker thread body: runs the handler, then client_finish. */
+/* Worker thread body: runs the handler, then client_finish; then, while
+ * the service's backlog holds connections, serves those too
+ * (service_next_client). */
 void client_main(void *arg);
 /* The only exit: log with err (unless already logged), close, free. */
 void client_finish(struct client *cl, int err);

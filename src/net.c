@@ -7,6 +7,7 @@
  * one block below with Windows stand-ins.
  */
 #include "net.h"
+#include "sockio.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -667,6 +668,14 @@ os_sock_t net_connect(const struct net_addr *dst, const struct net_addr *src,
 	return net_connect_dev(dst, src, NULL, timeout_ms, opts, maxseg, err);
 }
 
+/* The connect waits in poll(), so the socket is made non-blocking at
+ * once where socket() can do it. */
+#ifdef SOCK_NONBLOCK
+#define CONNECT_NONBLOCK SOCK_NONBLOCK
+#else
+#define CONNECT_NONBLOCK 0
+#endif
+
 os_sock_t net_connect_dev(const struct net_addr *dst,
 			  const struct net_addr *src, const char *dev,
 			  int timeout_ms, unsigned opts, int maxseg, int *err)
@@ -674,7 +683,7 @@ os_sock_t net_connect_dev(const struct net_addr *dst,
 	int family = dst->ss.ss_family, e;
 	os_sock_t s;
 
-	s = open_socket(family, SOCK_STREAM);
+	s = open_socket(family, SOCK_STREAM | CONNECT_NONBLOCK);
 	if (s == OS_BADSOCK) {
 		e = os_sock_errno();
 		goto out;
@@ -697,13 +706,17 @@ os_sock_t net_connect_dev(const struct net_addr *dst,
 		if (bind(s, (const struct sockaddr *)&src->ss, src->len) != 0)
 			goto bad;
 	}
+#ifndef SOCK_NONBLOCK
 	if (os_sock_nonblock(s, 1) != 0)
 		goto bad;
+#endif
 	e = connect_start(s, dst, timeout_ms);
 	if (e != 0)
 		goto fail;
+#ifndef SOCKIO_NEVER_BLOCKS
 	if (os_sock_nonblock(s, 0) != 0)
 		goto bad;
+#endif
 	if (err != NULL)
 		*err = 0;
 	return s;

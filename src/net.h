@@ -71,8 +71,11 @@ os_sock_t net_listen(const struct net_addr *a, int type, int backlog,
 		     unsigned opts, int maxseg, int *err, const char **what);
 
 /* Connect to `dst`, binding the source to `src` first when it is set,
- * waiting at most timeout_ms.  Returns the connected, blocking socket or
- * OS_BADSOCK with *err set. */
+ * waiting at most timeout_ms.  Returns the connected socket or
+ * OS_BADSOCK with *err set.  Where sockio calls never block
+ * (SOCKIO_NEVER_BLOCKS) the socket is left non-blocking, as the connect
+ * needed it: callers use sockio/relay, which work in either mode;
+ * elsewhere it is blocking again. */
 os_sock_t net_connect(const struct net_addr *dst, const struct net_addr *src,
 		      int timeout_ms, unsigned opts, int maxseg, int *err);
 

@@ -14,6 +14,7 @@
 #include "resolve.h"
 #include "client.h"
 #include "errcode.h"
+#include "iolayer.h"
 #include "relay_udp.h"
 #include "service.h"
 #include "socks_parse.h"
@@ -52,8 +53,10 @@ struct socks_ctx {
 	uint8_t version;              /* 4 or 5 */
 	int short_read;               /* the last message was cut short */
 	struct socks_request req;
-	uint8_t buf[SOCKS_MSG_MAX];   /* the message being read */
-	size_t n;                     /* bytes of it in buf */
+	uint8_t buf[SOCKS_MSG_MAX];   /* the message being read, and
+					 what the client sent after it */
+	size_t n;                     /* bytes in buf */
+	size_t msg_len;               /* length of the parsed message */
 	int relay_next;               /* CONNECT granted: relay once freed */
 };
 
@@ -113,10 +116,12 @@ socks_read_timeout(const struct socks_ctx *sx, uint64_t deadline)
 
 /*
  * Read one message into sx->buf (sx->n bytes of it may be there) until
- * the parser of kind k is satisfied, reading only what it asks for, so
- * bytes the client sends after the message stay in the socket.  Returns
- * the parser's result; sx->short_read tells a message cut short by the
- * client (closed, timed out) from a bad one.
+ * the parser of kind k is satisfied.  Each read takes whatever has come,
+ * up to the buffer's size: a whole message is usually one recv().  Bytes
+ * after the message stay in sx->buf (socks_consume, socks_keep_rest).
+ * Returns the parser's result (sx->msg_len is the message's length when
+ * it is 0); sx->short_read tells a message cut short by the client
+ * (closed, timed out) from a bad one.
  */
 static int
 socks_read_msg(struct socks_ctx *sx, enum socks_msg k, void *out)
@@ -124,38 +129,58 @@ socks_read_msg(struct socks_ctx *sx, enum socks_msg k, void *out)
 	int t_long = svc_timeout_ms(sx->cl->gen, TO_BYTE_LONG);
 	uint64_t deadline = os_monotonic_ms() + (uint64_t)t_long;
 	size_t need;
-	int rc, want, got;
+	int rc, got;
 
 	sx->short_read = 0;
 	for (;;) {
 		rc = socks_parse_msg(sx, k, out, &need);
+		if (rc == 0)
+			sx->msg_len = need;
 		if (rc == 0 || need <= sx->n || need > sizeof(sx->buf))
 			return rc;
-		want = (int)(need - sx->n);
-		if (sx->n == 0) {
-			/* the first byte may take BYTE_LONG; take with it
-			 * whatever else of the asked part has come: usually
-			 * all of it, one recv() instead of two */
-			got = sockio_read_some(sx->cl->cl_sock, sx->buf,
-					       (size_t)want,
-					       socks_read_timeout(sx, deadline));
-			if (got <= 0) {
-				sx->short_read = 1;
-				return rc;
-			}
-			deadline = os_monotonic_ms() + (uint64_t)t_long;
-			sx->n = (size_t)got;
-			continue;
-		}
-		got = sockio_read_exact(sx->cl->cl_sock, sx->buf + sx->n,
-					(size_t)want,
-					socks_read_timeout(sx, deadline));
-		if (got != want) {
+		got = sockio_read_some(sx->cl->cl_sock, sx->buf + sx->n,
+				       sizeof(sx->buf) - sx->n,
+				       socks_read_timeout(sx, deadline));
+		if (got <= 0) {
 			sx->short_read = 1;
 			return rc;
 		}
-		sx->n += (size_t)want;
+		/* the first byte may take BYTE_LONG; the rest must follow
+		 * within BYTE_LONG of it */
+		if (sx->n == 0)
+			deadline = os_monotonic_ms() + (uint64_t)t_long;
+		sx->n += (size_t)got;
 	}
+}
+
+/* Drop the parsed message from the front of sx->buf, keeping what the
+ * client sent after it for the next message.  The bytes freed are wiped
+ * (the message may have held a password). */
+static void
+socks_consume(struct socks_ctx *sx)
+{
+	size_t len = sx->msg_len < sx->n ? sx->msg_len : sx->n;
+	size_t rest = sx->n - len;
+
+	memmove(sx->buf, sx->buf + len, rest);
+	socks_wipe(sx->buf + rest, len);
+	sx->n = rest;
+	sx->msg_len = 0;
+}
+
+/* The request was the last message: whatever the client sent after it
+ * (data for the tunnel, sent before our reply) goes back to the socket,
+ * where the relay reads it first. */
+static int
+socks_keep_rest(struct socks_ctx *sx)
+{
+	socks_consume(sx);
+	if (sx->n == 0)
+		return 0;
+	if (iolayer_unread(sx->cl->cl_sock, sx->buf, sx->n) != 0)
+		return ERR_NOMEM;
+	sx->n = 0;
+	return 0;
 }
 
 /* ---- replies ----------------------------------------------------------- */
@@ -311,13 +336,15 @@ socks5_auth(struct socks_ctx *sx)
 	struct socks_auth a;
 	int rc;
 
-	sx->n = 0;
+	socks_consume(sx);
 	rc = socks_read_msg(sx, MSG_AUTH, &a);
 	if (rc == 0)
 		rc = socks_set_cred(sx->cl, &a);
 	socks_wipe(&a, sizeof(a));
-	socks_wipe(sx->buf, sizeof(sx->buf));
-	sx->n = 0;
+	if (rc == 0)
+		socks_consume(sx);
+	else
+		socks_wipe(sx->buf, sizeof(sx->buf));
 	if (rc != 0) {
 		if (!sx->short_read && socks_send(sx->cl, bad, 2) == 0)
 			socks_drain(sx->cl);
@@ -362,13 +389,13 @@ socks5_read(struct socks_ctx *sx)
 	rc = socks5_negotiate(sx);
 	if (rc != 0)
 		return rc;
-	sx->n = 0;
+	socks_consume(sx);
 	rc = socks_read_msg(sx, MSG_REQUEST5, &sx->req);
 	if (rc == 0)
 		rc = socks_request_check(&sx->req);
 	if (rc != 0)
 		return socks_bad_request(sx, rc);
-	return 0;
+	return socks_keep_rest(sx);
 }
 
 static int
@@ -391,19 +418,19 @@ socks4_read(struct socks_ctx *sx)
 		if (cl->cred.user == NULL)
 			return socks_fail(sx, ERR_NOMEM);
 	}
-	return 0;
+	return socks_keep_rest(sx);
 }
 
 /* First byte: the version (BYTE_LONG).  Anything but 4 or 5 gets a
- * SOCKS4 rejection and 401 (services.md §4.1).  The second byte (SOCKS5
- * NMETHODS, SOCKS4 CD) comes with it when it is there already: every
- * valid first message has it, and it saves one recv() per connection. */
+ * SOCKS4 rejection and 401 (services.md §4.1).  The rest of the first
+ * message comes with it when it is there already, as it usually is: one
+ * recv() for the whole message. */
 static int
 socks_read_request(struct socks_ctx *sx)
 {
 	int got;
 
-	got = sockio_read_some(sx->cl->cl_sock, sx->buf, 2,
+	got = sockio_read_some(sx->cl->cl_sock, sx->buf, sizeof(sx->buf),
 			       svc_timeout_ms(sx->cl->gen, TO_BYTE_LONG));
 	if (got <= 0)
 		return ERR_SOCKS_VERSION;

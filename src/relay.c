@@ -1,8 +1,9 @@
 /*
  * relay.c - the one bidirectional TCP relay every service uses.
  *
- * Both sockets are made non-blocking and the worker waits in os_poll()
- * for whatever the two directions need next.  Each direction is a small
+ * The worker waits in os_poll() for whatever the two directions need
+ * next; every read and write is a non-blocking call (MSG_DONTWAIT, or
+ * sockets made non-blocking where that flag is missing).  Each direction is a small
  * pipeline: read from one side into a buffer, write the buffer to the
  * other side, read again only once it is empty.  A direction owns no
  * memory until its first data arrives, so idle tunnels (thousands of
@@ -344,6 +345,13 @@ static void relay_pipe_grow(struct relay *r, struct relay_dir *d)
  * no pipe can be had, keep copying. */
 static void relay_splice_start(struct relay *r, struct relay_dir *d)
 {
+	/* splice() has no MSG_DONTWAIT: it takes the sockets' own mode,
+	 * which copies leave alone (SOCKIO_NEVER_BLOCKS) */
+	if (os_sock_nonblock(d->from, 1) != 0 ||
+	    os_sock_nonblock(d->to, 1) != 0) {
+		d->spl = SPL_NEVER;
+		return;
+	}
 	if (pipe2(d->pipefd, O_NONBLOCK | O_CLOEXEC) != 0) {
 		d->pipefd[0] = d->pipefd[1] = -1;
 		d->spl = SPL_NEVER;
@@ -837,9 +845,11 @@ int relay_tcp(os_sock_t client, os_sock_t server,
 	}
 	if (client == OS_BADSOCK || server == OS_BADSOCK)
 		return ERR_RELAY_INTERNAL;
+#ifndef SOCKIO_NEVER_BLOCKS
 	if (os_sock_nonblock(client, 1) != 0 ||
 	    os_sock_nonblock(server, 1) != 0)
 		return ERR_RELAY_INTERNAL;
+#endif
 
 	memset(&r, 0, sizeof(r));
 	r.o = opts;

@@ -3,7 +3,9 @@
  *
  * The listener binds (retrying with back-off while the port is busy),
  * accepts while fewer than maxconn clients are active, and starts one
- * detached worker thread per client (client.c).  A service is
+ * detached worker thread per client (client.c); a worker done with its
+ * client takes the next waiting connection itself when there is one
+ * (service_next_client).  A service is
  * refcounted: the listener holds one reference and every client one, so
  * a client that outlives a reload can still read its service.
  */
@@ -121,18 +123,19 @@ static int listen_with_retry(struct service *svc)
 #define ACCEPT_DRAIN 1
 #endif
 
-/* Returns 1 if a connection was taken, 0 if none was waiting (or on an
- * error, after logging it). */
-static int accept_one(struct service *svc)
+/* Accept one waiting connection and make its client.  Returns 1 when a
+ * connection was taken (*out = its client, or NULL when there was no
+ * memory for it), 0 when none was waiting, -1 on an error (logged). */
+static int accept_client(struct service *svc, struct client **out)
 {
 	const struct svc_conf *sc = svc->conf;
 	struct sockaddr_storage ss;
 	os_socklen_t sl = sizeof(ss);
 	struct net_addr peer;
-	struct client *cl;
 	os_sock_t fd;
 	char ebuf[128];
 
+	*out = NULL;
 #ifdef ACCEPT_DRAIN
 	fd = accept4(svc->sock, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 #else
@@ -141,23 +144,36 @@ static int accept_one(struct service *svc)
 	if (fd == OS_BADSOCK) {
 		int err = os_sock_errno();
 
-		if (!os_errno_is_wouldblock(err) && !os_errno_is_intr(err)) {
-			service_log(svc, 0, "accept(): %s",
-				    os_strerror(err, ebuf, sizeof(ebuf)));
-			/* EMFILE and friends: let descriptors free up. */
-			os_sleep_ms(10);
-		}
-		return 0;
+		if (os_errno_is_wouldblock(err) || os_errno_is_intr(err))
+			return 0;
+		service_log(svc, 0, "accept(): %s",
+			    os_strerror(err, ebuf, sizeof(ebuf)));
+		return -1;
 	}
 	net_from_sockaddr(&peer, (struct sockaddr *)&ss, sl);
 	net_sockopts_apply(fd, sc->opts_client, sc->maxseg);
 	if (net_family(&peer) != AF_UNIX && !svc->nodelay_inherited)
 		net_nodelay(fd);
-	cl = client_new(svc, fd, &peer);
-	if (cl == NULL) {
+	*out = client_new(svc, fd, &peer);
+	if (*out == NULL)
 		os_sock_close(fd);
-		return 1;
-	}
+	return 1;
+}
+
+/* Returns 1 if a connection was taken, 0 if none was waiting (or on an
+ * error, after logging it). */
+static int accept_one(struct service *svc)
+{
+	const struct svc_conf *sc = svc->conf;
+	struct client *cl;
+	char ebuf[128];
+	int rc = accept_client(svc, &cl);
+
+	if (rc < 0)
+		os_sleep_ms(10);   /* EMFILE and friends: let descriptors
+				      free up */
+	if (cl == NULL)
+		return rc > 0;
 	if (os_thread_detached(client_main, cl, sc->stacksize) != 0) {
 		service_log(svc, 0, "pthread_create(): %s",
 			    os_strerror(errno, ebuf, sizeof(ebuf)));
@@ -197,6 +213,8 @@ static void stream_loop(struct service *svc)
 
 #ifdef ACCEPT_DRAIN
 	drain = os_sock_nonblock(svc->sock, 1) == 0;
+	/* from now on workers may accept too (service_next_client) */
+	os_atomic_store(&svc->shared_accept, drain);
 #endif
 	while (!os_atomic_load(&svc->stop)) {
 		if (os_atomic_load(&svc->active) >= sc->maxconn) {
@@ -378,6 +396,30 @@ void service_client_remove(struct service *svc, struct client *cl)
 	os_mutex_unlock(&svc->cl_lock);
 }
 
+/* A worker whose client has finished takes the next connection from
+ * the backlog itself, when one is waiting, instead of leaving it to the
+ * listener: under load that saves the hand-over to another thread (two
+ * futex calls and a thread switch per connection).  Only where the
+ * listening socket is non-blocking (shared_accept).
+ * The socket must not be closed while a worker is inside accept4():
+ * a worker counts itself in `acceptors` before it reads `stop`, and
+ * service_stop() sets `stop` before it waits for `acceptors` to drop to
+ * 0 (all sequentially consistent), so each worker either sees `stop` or
+ * is waited for. */
+struct client *service_next_client(struct service *svc)
+{
+	struct client *cl = NULL;
+
+	if (!os_atomic_load(&svc->shared_accept))
+		return NULL;
+	os_atomic_inc(&svc->acceptors);
+	if (!os_atomic_load(&svc->stop) &&
+	    os_atomic_load(&svc->active) < svc->conf->maxconn)
+		(void)accept_client(svc, &cl);
+	os_atomic_dec(&svc->acceptors);
+	return cl;
+}
+
 void service_request_stop(struct service *svc)
 {
 	os_atomic_store(&svc->stop, 1);
@@ -390,6 +432,8 @@ void service_stop(struct service *svc)
 	os_thread_join(svc->thread);
 	svc->thread = NULL;
 	connback_stop(svc);
+	while (os_atomic_load(&svc->acceptors) != 0)
+		os_sleep_ms(1);     /* a worker is inside accept4() */
 	if (svc->sock != OS_BADSOCK) {
 		os_sock_close(svc->sock);
 		svc->sock = OS_BADSOCK;

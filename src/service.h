@@ -106,6 +106,8 @@ struct service {
 				       conf->listen: no getsockname() */
 	int nodelay_inherited;      /* accepted sockets inherit TCP_NODELAY
 				       from the listening socket */
+	int shared_accept;          /* atomic: workers accept too */
+	int acceptors;              /* atomic: workers inside accept4() */
 };
 
 /* Start a listener thread for sc.  Bind is tried once now (so the
@@ -116,6 +118,11 @@ struct service *service_start(struct svc_conf *sc, struct conf_gen *gen);
  * services: ask each first, then service_stop() each, so their accept
  * polls (up to 250 ms) run out together rather than one after another. */
 void service_request_stop(struct service *svc);
+/* For a worker whose client has finished: the client of the next
+ * connection waiting in the backlog, accepted on this thread, or NULL
+ * (none waiting, the service stopping, maxconn reached, or a service
+ * whose listener alone accepts). */
+struct client *service_next_client(struct service *svc);
 /* Stop accepting and close the listening socket; clients keep running,
  * each holding its own reference to the generation. */
 void service_stop(struct service *svc);

@@ -74,6 +74,11 @@ int sockio_write_all(os_sock_t s, const void *buf, size_t len,
 #endif
 #ifdef MSG_DONTWAIT
 #define SOCKIO_F_DONTWAIT MSG_DONTWAIT
+/* The calls below never block whatever the socket's mode, so callers
+ * need not switch a socket to non-blocking (one ioctl each way saved
+ * per socket).  splice() and library code on the bare descriptor still
+ * need O_NONBLOCK and set it themselves. */
+#define SOCKIO_NEVER_BLOCKS 1
 #else
 #define SOCKIO_F_DONTWAIT 0
 #endif

@@ -318,3 +318,44 @@ def test_maxconn_extra_client_waits_then_is_served(proxy, echo_server):
     finally:
         for s in first:
             s.close()
+
+
+def test_connection_churn_across_reload(proxy, echo_server, tmp_path):
+    """F-PERF: a worker that finishes its client takes the next connection
+    waiting in the backlog itself.  Under churn from 8 clients every
+    connection is served, before and after a reload (which must wait for
+    workers inside accept before closing the old listening socket)."""
+    import threading
+    cfg = tmp_path / "px.cfg"
+    a = free_port()
+    cfg.write_text(mapper_cfg(a, echo_server.port))
+    d = proxy(cfg)
+    d.wait_listening(a)
+    failures = []
+
+    def churn(tag, count):
+        for i in range(count):
+            msg = b"%s-%d" % (tag, i)
+            try:
+                with connect(a, timeout=10) as s:
+                    if roundtrip(s, msg) != msg:
+                        failures.append(msg)
+            except OSError as e:
+                failures.append((msg, e))
+
+    for phase in range(2):
+        threads = [threading.Thread(target=churn,
+                                    args=(b"p%dt%d" % (phase, t), 60))
+                   for t in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads)
+        assert failures == []
+        with open(cfg, "a") as f:
+            f.write("# reload %d\n" % phase)
+        d.send_signal(signal.SIGUSR1)
+        time.sleep(2.0)
+    assert d.alive(), d.stderr_text()
+    assert_serves(a)

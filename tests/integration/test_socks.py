@@ -323,23 +323,57 @@ def test_userpass_subnegotiation(socks, tcp_server):
     assert client_record(log, cport)["err"] == "00412"
 
 
-def test_pipelined_handshake(socks, tcp_server):
-    """F-SOCKS-01: greeting, request and first data in one write: the
-    handler reads only each message, the data reaches the origin."""
+PIPELINED_DATA = b"hello" * 1000   # more than one read of the handshake
+
+
+def pipelined_messages(kind, port):
+    """(bytes sent in one write, replies expected before the data)."""
+    dst = b"\x7f\x00\x00\x01" + struct.pack(">H", port)
+    req5 = b"\x05\x01\x00\x01" + dst
+    ok5 = [b"\x05\x00", None]            # None: a SOCKS5 reply
+    if kind == "socks5":
+        return b"\x05\x01\x00" + req5, ok5
+    if kind == "socks5-userpass":
+        return (b"\x05\x01\x02" + b"\x01\x05carol\x02pw" + req5,
+                [b"\x05\x02", b"\x01\x00", None])
+    if kind == "socks4":
+        return (b"\x04\x01" + struct.pack(">H", port) + b"\x7f\x00\x00\x01"
+                + b"dave\x00", [8])
+    return (b"\x04\x01" + struct.pack(">H", port) + b"\x00\x00\x00\x01"
+            + b"dave\x00127.0.0.1\x00", [8])
+
+
+@pytest.mark.parametrize("kind", ["socks5", "socks5-userpass", "socks4",
+                                  "socks4a"])
+def test_pipelined_handshake(socks, tcp_server, kind):
+    """F-SOCKS-01/02/05: every message and the first data in one write:
+    each message is answered in turn, and the data the handler read
+    along with the request reaches the origin first, in order."""
     got = []
 
     def handler(conn, server):
-        got.append(recv_exact(conn, 5))
+        got.append(recv_exact(conn, len(PIPELINED_DATA)))
         conn.sendall(b"world")
     srv = tcp_server(handler)
-    port, _, _ = socks()
+    port, log, _ = socks()
+    head, replies = pipelined_messages(kind, srv.port)
     with connect(port) as s:
-        s.sendall(b"\x05\x01\x00" + b"\x05\x01\x00\x01\x7f\x00\x00\x01"
-                  + struct.pack(">H", srv.port) + b"hello")
-        assert recv_exact(s, 2) == b"\x05\x00"
-        assert read_socks5_reply(s).code == 0
+        cport = s.getsockname()[1]
+        s.sendall(head + PIPELINED_DATA)
+        for r in replies:
+            if r is None:
+                assert read_socks5_reply(s).code == 0
+            elif isinstance(r, int):
+                assert recv_exact(s, r)[1] == 0x5a
+            else:
+                assert recv_exact(s, len(r)) == r
         assert recv_exact(s, 5) == b"world"
-    assert got == [b"hello"]
+    assert got == [PIPELINED_DATA]
+    rec = client_record(log, cport)
+    assert rec["err"] == "00000"
+    assert rec["out"] == str(len(PIPELINED_DATA))
+    if kind == "socks5-userpass":
+        assert rec["user"] == "carol"
 
 
 # --------------------------------------------------------------------------
