@@ -334,30 +334,16 @@ static int client_recheck(void *arg)
 	return rc == ERR_ACL_REDIRECT ? 0 : rc;
 }
 
-int client_relay(struct client *cl, int idle_timeout_ms)
-{
-	/* a local redirection hands the stream to another parser */
-	int rc;
-
-	if (cl->redirect != NULL)
-		return parent_redirect_run(cl);
-	/* ssl_cli mode 2: TLS just before relaying, CONNECT-type only */
-	if (cl->req.command & (OP_CONNECT | OP_HTTP_CONNECT)) {
-		rc = tls_server_wrap(cl, cl->srv_sock, TLS_CLI_BEFORE_DATA);
-		if (rc != 0)
-			return rc;
-	}
-	return client_relay_pair(cl, cl->cl_sock, cl->srv_sock,
-				 idle_timeout_ms);
-}
-
-int client_relay_pair(struct client *cl, os_sock_t cs, os_sock_t ss,
-		      int idle_timeout_ms)
+/* closing: the sockets are closed as soon as the relay returns
+ * (relay_opts.closing). */
+static int client_relay_run(struct client *cl, os_sock_t cs, os_sock_t ss,
+			    int idle_timeout_ms, int closing)
 {
 	const struct svc_conf *sc = cl->conf;
 	struct relay_opts o;
 
 	relay_opts_default(&o);
+	o.closing = closing;
 	o.idle_timeout_ms = idle_timeout_ms;
 	o.linger_ms = svc_timeout_ms(cl->gen, TO_LINGER);
 	o.bufsize = sc->bufsize;
@@ -381,4 +367,28 @@ int client_relay_pair(struct client *cl, os_sock_t cs, os_sock_t ss,
 	}
 	limit_relay_setup(cl, &o);
 	return relay_tcp(cs, ss, NULL, 0, NULL, 0, &o, &cl->stats);
+}
+
+int client_relay(struct client *cl, int idle_timeout_ms)
+{
+	/* a local redirection hands the stream to another parser */
+	int rc;
+
+	if (cl->redirect != NULL)
+		return parent_redirect_run(cl);
+	/* ssl_cli mode 2: TLS just before relaying, CONNECT-type only */
+	if (cl->req.command & (OP_CONNECT | OP_HTTP_CONNECT)) {
+		rc = tls_server_wrap(cl, cl->srv_sock, TLS_CLI_BEFORE_DATA);
+		if (rc != 0)
+			return rc;
+	}
+	/* the handler returns to client_finish, which closes both sockets */
+	return client_relay_run(cl, cl->cl_sock, cl->srv_sock,
+				idle_timeout_ms, 1);
+}
+
+int client_relay_pair(struct client *cl, os_sock_t cs, os_sock_t ss,
+		      int idle_timeout_ms)
+{
+	return client_relay_run(cl, cs, ss, idle_timeout_ms, 0);
 }

@@ -128,7 +128,9 @@ int client_authorize(struct client *cl);
 int client_connect(struct client *cl);
 
 /* Relay client <-> server with the service's options and the given
- * timeout slot.  Returns the relay's code. */
+ * timeout slot.  Returns the relay's code.  The last act of a handler:
+ * the sockets are closed (client_finish) right after it returns, so the
+ * relay leaves the last FIN to that close (relay_opts.closing). */
 int client_relay(struct client *cl, int idle_timeout_ms);
 /* The same relay (limits, counters, `force`) between two other sockets
  * of this client, e.g. ftppr's data connections: cs is the client's

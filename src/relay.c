@@ -539,6 +539,11 @@ static void relay_dir_read(struct relay *r, struct relay_dir *d,
 	relay_copy_read(r, d, now);
 }
 
+static struct relay_dir *relay_other(struct relay *r, struct relay_dir *d)
+{
+	return d == &r->d[RELAY_C2S] ? &r->d[RELAY_S2C] : &r->d[RELAY_C2S];
+}
+
 /* EOF read and everything written: pass the half-close on. */
 static void relay_dir_check_done(struct relay *r, struct relay_dir *d)
 {
@@ -546,9 +551,14 @@ static void relay_dir_check_done(struct relay *r, struct relay_dir *d)
 		return;
 	d->done = 1;
 	r->moved = 1;
-	/* errors ignored: the peer may already be gone, and then the
-	 * other direction finds out by itself */
-	if (r->o->halfclose)
+	/* With `closing`, the last direction to finish needs no shutdown of
+	 * its own: both peers have closed their sides, the relay ends and
+	 * the caller's close() sends the same FIN (one system call less per
+	 * tunnel).  A wrapped side still ends its layer's stream (TLS
+	 * close_notify).  Errors ignored: the peer may already be gone, and
+	 * then the other direction finds out by itself. */
+	if (r->o->halfclose && (!r->o->closing || d->to_io != NULL ||
+				!relay_other(r, d)->done))
 		(void)sockio_shutdown_send(d->to);
 }
 

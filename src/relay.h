@@ -36,6 +36,11 @@ struct relay_opts {
 	size_t bufsize;        /* copy buffer per direction (default 65536) */
 	int splice;            /* 1 allow splice where available, 0 never */
 	int halfclose;         /* 1 keep half-closed sessions (-C1), 0 end (-C) */
+	/* 1: the caller closes both sockets as soon as the relay returns,
+	 * so the direction that finishes last leaves its FIN to close()
+	 * instead of a shutdown() of its own.  0 (default): every finished
+	 * direction is shut down before the relay returns. */
+	int closing;
 	const volatile int *stop;  /* optional: non-zero ends the relay (ERR_OK) */
 	/* -gTRAF,NUM,DELAY: when, within the current second, at least
 	 * grace_num reads in one direction averaged <= grace_traf bytes

@@ -577,6 +577,38 @@ static void test_halfclose_request_then_answer(void **state)
 	assert_int_equal(f->st.bytes_from_server, 8);
 }
 
+/* relay_opts.closing: the first direction to finish is shut down as
+ * usual; the last one leaves its FIN to the caller's close(), so the
+ * client sees its EOF only once the relay's sockets are closed. */
+static void test_closing_leaves_last_fin_to_close(void **state)
+{
+	struct fix *f = *state;
+	char buf[64];
+	int eof;
+	size_t n;
+
+	f->opts.closing = 1;
+	fix_start(f);
+	assert_int_equal(send_all(f->c, "request", 7), 0);
+	assert_int_equal(shutdown(f->c, SHUT_WR), 0);
+	n = recv_to_eof(f->s, buf, sizeof(buf), &eof);
+	assert_int_equal(n, 7);
+	assert_true(eof);           /* first to finish: shut down */
+	assert_int_equal(send_all(f->s, "response", 8), 0);
+	close_fd(&f->s);
+	fix_finish(f, 5000);
+	assert_int_equal(f->result, ERR_OK);
+	/* the response is there, the EOF is not: no shutdown(rc) */
+	n = (size_t)recv(f->c, buf, sizeof(buf), 0);
+	assert_int_equal(n, 8);
+	assert_int_equal(recv(f->c, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+	close_fd(&f->rc);
+	n = recv_to_eof(f->c, buf, sizeof(buf), &eof);
+	assert_int_equal(n, 0);
+	assert_true(eof);
+}
+
 /* Bulk data in one direction after the other has half-closed, in splice
  * mode, so the pipe path also sees a half-close. */
 static void test_halfclose_bulk_after_close_splice(void **state)
@@ -1140,6 +1172,7 @@ int main(void)
 		T(test_splice_small_stays_copy),
 		T(test_halfclose_request_then_answer),
 		T(test_halfclose_bulk_after_close_splice),
+		T(test_closing_leaves_last_fin_to_close),
 		T(test_no_halfclose_client_close_ends),
 		T(test_no_halfclose_server_close_flushes),
 		T(test_idle_timeout),
