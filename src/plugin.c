@@ -23,13 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PLUGIN_HOOKS_MAX 16
+#define PLUGIN_HOOKS_MAX 32
 
 struct plugin_cmd {
 	px_command_fn fn;
 };
 
-/* Traffic hooks of one generation; immutable once it is published. */
+/* Traffic hooks and end-of-run releases of one generation; immutable
+ * once it is published. */
 struct plugin_hooks {
 	int n;
 	struct {
@@ -100,13 +101,13 @@ static int api_register_auth(const char *name, px_auth_fn fn, void *arg)
 	return auth_plugin_register(name, fn, arg);
 }
 
-static int api_register_traffic(px_traffic_fn fn, void *arg,
-				void (*release)(void *arg))
+/* An entry with fn NULL only releases (at_run_end). */
+static int hooks_add(px_traffic_fn fn, void *arg, void (*release)(void *arg))
 {
 	struct conf_gen *g = active ? active->gen : NULL;
 	struct plugin_hooks *h;
 
-	if (g == NULL || fn == NULL)
+	if (g == NULL)
 		return -1;
 	if (g->hooks == NULL && (g->hooks = calloc(1, sizeof(*h))) == NULL)
 		return -1;
@@ -118,6 +119,17 @@ static int api_register_traffic(px_traffic_fn fn, void *arg,
 	h->h[h->n].release = release;
 	h->n++;
 	return 0;
+}
+
+static int api_register_traffic(px_traffic_fn fn, void *arg,
+				void (*release)(void *arg))
+{
+	return fn != NULL ? hooks_add(fn, arg, release) : -1;
+}
+
+static int api_at_run_end(void (*fn)(void *arg), void *arg)
+{
+	return fn != NULL ? hooks_add(NULL, arg, fn) : -1;
 }
 
 void plugin_run_begin(void)
@@ -154,7 +166,8 @@ void plugin_traffic_apply(const struct plugin_hooks *h, struct px_traffic *t)
 	int i;
 
 	for (i = 0; h != NULL && i < h->n; i++)
-		h->h[i].fn(h->h[i].arg, t);
+		if (h->h[i].fn != NULL)
+			h->h[i].fn(h->h[i].arg, t);
 }
 
 void plugin_hooks_free(struct plugin_hooks *h)
@@ -183,6 +196,7 @@ static const struct px_api api = {
 	api_message_default,
 	api_set_message,
 	api_conf_run,
+	api_at_run_end,
 };
 
 int plugin_cmd(struct conf_ctx *ctx, int argc, char **argv)

@@ -25,7 +25,8 @@
  *   message_count, message_default, set_message - the HTTP proxy's error
  *   pages and the admin page pieces, replaceable for translation or
  *   branding (StringsPlugin).
- *   conf_run - which config run is executing.
+ *   conf_run - which config run is executing; at_run_end - release
+ *   per-run state when the run's configuration is gone.
  * What a plugin registers or replaces belongs to one config run: every
  * run (start-up and each reload) starts without it, and the entry does
  * it again.  Connections keep what their own run set up, so a reload
@@ -139,6 +140,13 @@ struct px_api {
 	 * 0 outside a run.  Lets a command find the state its run's entry
 	 * made, and refuse state left over from an earlier run. */
 	unsigned (*conf_run)(void);
+
+	/* Call fn(arg) once, after the current config run's configuration
+	 * is gone (its last connection ended, or the run failed); on any
+	 * thread.  For per-run state of a plugin that has no hook with a
+	 * release of its own (an auth type's arg).  Only during a plugin's
+	 * entry or command.  Returns 0 or -1. */
+	int (*at_run_end)(void (*fn)(void *arg), void *arg);
 };
 
 /* Whether the daemon's table has the member m (appended members). */
