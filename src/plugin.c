@@ -199,6 +199,11 @@ static const struct px_api api = {
 	api_at_run_end,
 };
 
+const struct px_api *plugin_api(void)
+{
+	return &api;
+}
+
 int plugin_cmd(struct conf_ctx *ctx, int argc, char **argv)
 {
 	char err[512];

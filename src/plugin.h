@@ -7,9 +7,13 @@
 struct conf_ctx;
 struct plugin_hooks;
 struct px_traffic;
+struct px_api;
 
 /* The `plugin PATH ENTRY [ARGS]` command. */
 int plugin_cmd(struct conf_ctx *ctx, int argc, char **argv);
+
+/* The table handed to every plugin entry (for tests of the API). */
+const struct px_api *plugin_api(void);
 
 /* A config run starts (conf.c): the next run number (conf_run). */
 void plugin_run_begin(void);
