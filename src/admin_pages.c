@@ -7,6 +7,7 @@
 #include "admin_pages.h"
 #include "counter.h"
 #include "http_parse.h"
+#include "msgtab.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -130,24 +131,23 @@ static void esc(struct admin_buf *b, const char *s)
 
 /* ---- frame ---------------------------------------------------------------- */
 
+void admin_buf_msg(struct admin_buf *b, int i)
+{
+	admin_buf_str(b, msgtab_text(b->msgs, MSGTAB_ADMIN, (size_t)i));
+}
+
 void admin_page_begin(struct admin_buf *b, const char *title)
 {
-	admin_buf_str(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-		      "<title>3proxy: ");
+	admin_buf_msg(b, MSG_ADMIN_HEAD);
 	esc(b, title);
-	admin_buf_str(b, "</title></head><body>\n"
-		      "<p><a href=\"/C\">Counters</a> | "
-		      "<a href=\"/R\">Reload</a> | "
-		      "<a href=\"/S\">Running Services</a> | "
-		      "<a href=\"/F\">Config</a></p>\n<h2>");
+	admin_buf_msg(b, MSG_ADMIN_MENU);
 	esc(b, title);
-	admin_buf_str(b, "</h2>\n");
+	admin_buf_msg(b, MSG_ADMIN_H2_END);
 }
 
 void admin_page_end(struct admin_buf *b)
 {
-	admin_buf_str(b, "<hr><p><small>3proxy in C, a re-implementation of "
-		      "3proxy tiny proxy server</small></p>\n</body></html>\n");
+	admin_buf_msg(b, MSG_ADMIN_FOOTER);
 }
 
 void admin_message_page(struct admin_buf *b, const char *title,
@@ -201,10 +201,7 @@ void admin_time_text(char *out, size_t len, time_t t)
 
 void admin_counters_begin(struct admin_buf *b)
 {
-	admin_buf_str(b, "<table border=\"1\">\n<tr><th>Action</th>"
-		      "<th>Number / comment</th><th>Active</th>"
-		      "<th>Limit</th><th>Value (MB)</th><th>Last reset</th>"
-		      "<th>Last update</th><th>Position</th></tr>\n");
+	admin_buf_msg(b, MSG_ADMIN_COUNTERS);
 }
 
 /* The Active column: YES / NO, a link to the opposite switch. */
@@ -251,7 +248,7 @@ void admin_counter_row(struct admin_buf *b, const struct counter_info *ci,
 
 void admin_counters_end(struct admin_buf *b)
 {
-	admin_buf_str(b, "</table>\n");
+	admin_buf_msg(b, MSG_ADMIN_COUNTERS_END);
 }
 
 /* ---- running services ------------------------------------------------------ */

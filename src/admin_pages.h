@@ -17,6 +17,7 @@
 #include "os.h"
 
 struct counter_info;
+struct msgtab;
 
 struct admin_buf {
 	char *p;            /* NUL-terminated while not failed */
@@ -24,6 +25,9 @@ struct admin_buf {
 	size_t cap;
 	size_t max;         /* ceiling for n */
 	int failed;         /* no memory or over the ceiling */
+	/* The fixed page pieces (frame, welcome text, counters table) come
+	 * from this generation's message table; NULL = built-in texts. */
+	const struct msgtab *msgs;
 };
 
 void admin_buf_init(struct admin_buf *b, size_t max);
@@ -40,6 +44,8 @@ int admin_html_escape(struct admin_buf *b, const char *s, size_t n);
  * Config) and the footer.  title is escaped. */
 void admin_page_begin(struct admin_buf *b, const char *title);
 void admin_page_end(struct admin_buf *b);
+/* Append entry i of the admin message table (msgtab.h) in force. */
+void admin_buf_msg(struct admin_buf *b, int i);
 
 /* Counters page pieces: the table head, one row per rule, the end. */
 void admin_counters_begin(struct admin_buf *b);

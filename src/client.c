@@ -17,6 +17,8 @@
 #include "logformat.h"
 #include "os.h"
 #include "parent.h"
+#include "plugin.h"
+#include "plugin_api.h"
 #include "proxyproto.h"
 #include "radius.h"
 #include "resolve.h"
@@ -121,6 +123,30 @@ void client_set_text(struct client *cl, const char *text)
 	cl->text = t;
 }
 
+/* F-PLUG-04: the generation's traffic hooks (TrafficPlugin) may
+ * correct the byte counts before they are logged and counted. */
+static void client_traffic_hooks(struct client *cl)
+{
+	const struct svc_conf *sc = cl->conf;
+	struct px_traffic t;
+
+	if (cl->gen == NULL || cl->gen->hooks == NULL)
+		return;
+	memset(&t, 0, sizeof(t));
+	t.service = cl->logname ? cl->logname : sc->proto->logname;
+	t.udp = sc->proto->socktype == SOCK_DGRAM ||
+		(cl->req.command & OP_UDPASSOC) != 0;
+	t.target_port = cl->req.port;
+	t.in = cl->stats.bytes_from_server;
+	t.out = cl->stats.bytes_from_client;
+	t.reads = cl->stats.reads_from_server;
+	t.writes = cl->stats.reads_from_client;
+	t.connects = cl->srv_peer.len != 0;
+	plugin_traffic_apply(cl->gen->hooks, &t);
+	cl->stats.bytes_from_server = t.in;
+	cl->stats.bytes_from_client = t.out;
+}
+
 void client_log(struct client *cl, int err)
 {
 	const struct svc_conf *sc = cl->conf;
@@ -131,6 +157,7 @@ void client_log(struct client *cl, int err)
 	size_t n;
 
 	cl->logged = 1;
+	client_traffic_hooks(cl);
 	if (log_sink_is_radius(sc->log)) {
 		/* logging.md 1.4/1.5: a Stop instead of text, even with nolog */
 		radius_acct(cl, RADIUS_ACCT_STOP);

@@ -13,7 +13,9 @@
 #include "limit.h"
 #include "log.h"
 #include "logformat.h"
+#include "msgtab.h"
 #include "os.h"
+#include "plugin.h"
 #include "radius.h"
 #include "resolve.h"
 #include "service.h"
@@ -280,6 +282,8 @@ void conf_gen_unref(struct conf_gen *g)
 	limit_conf_free(g->limits);
 	counter_conf_free(g->counters);
 	radius_conf_free(g->radius);
+	msgtab_free(g->msgs);
+	plugin_hooks_free(g->hooks);
 	free(g);
 }
 
@@ -491,6 +495,7 @@ static void ctx_init(struct conf_ctx *ctx, struct conf_gen *g,
 	/* Plugin auth types belong to the run whose plugin line registered
 	 * them; the plugin's entry registers them again on reload. */
 	auth_plugins_reset();
+	plugin_run_begin();
 }
 
 static struct conf_gen *finish(struct conf_ctx *ctx, int *nerrors)

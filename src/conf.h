@@ -41,6 +41,8 @@ struct limit_conf;
 struct counter_conf;
 struct radius_conf;
 struct tls_settings;
+struct msgtab;
+struct plugin_hooks;
 
 /* An action that changes the process and so happens only when a
  * generation is applied, never in --check: run in config order. */
@@ -83,6 +85,9 @@ struct conf_gen {
 	int pollspin;                        /* `pollspin` us; -1 = default */
 	struct radius_conf *radius;          /* `radius` servers (radius.c) */
 	int version;                         /* set by conf_gen_publish */
+	/* Set by plugins during the run (plugin.c), fixed afterwards. */
+	struct msgtab *msgs;                 /* replaced texts, or NULL */
+	struct plugin_hooks *hooks;          /* traffic hooks, or NULL */
 };
 
 /* Where a token came from, for messages. */

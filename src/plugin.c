@@ -5,11 +5,17 @@
  * Libraries stay loaded for the life of the process: their commands and
  * callbacks may be referenced by any generation.  The entry function is
  * called again on every reload, as in 3proxy.
+ *
+ * What a plugin registers for a config run (traffic hooks, replaced
+ * messages) goes into that run's generation: `active` is the run whose
+ * plugin entry or plugin command is executing (main thread only), and
+ * the API functions that need a run refuse outside one.
  */
 #include "plugin.h"
 #include "auth.h"
 #include "conf.h"
 #include "log.h"
+#include "msgtab.h"
 #include "os.h"
 #include "plugin_api.h"
 #include "tls.h"
@@ -17,17 +23,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PLUGIN_HOOKS_MAX 32
+
 struct plugin_cmd {
 	px_command_fn fn;
 };
+
+/* Traffic hooks and end-of-run releases of one generation; immutable
+ * once it is published. */
+struct plugin_hooks {
+	int n;
+	struct {
+		px_traffic_fn fn;
+		void *arg;
+		void (*release)(void *arg);
+	} h[PLUGIN_HOOKS_MAX];
+};
+
+static struct conf_ctx *active;   /* main thread only */
+static unsigned run_number;       /* main thread only */
+
+_Static_assert(PX_MSG_PROXY == MSGTAB_PROXY && PX_MSG_ADMIN == MSGTAB_ADMIN,
+	       "plugin_api.h and msgtab.h number the tables alike");
 
 /* Every plugin command goes through here: the plugin sees the config
  * run only as an opaque struct px_conf. */
 static int plugin_cmd_trampoline(struct conf_ctx *ctx, int argc, char **argv)
 {
 	const struct plugin_cmd *pc = ctx->cmd_data;
+	struct conf_ctx *outer = active;
+	int rc;
 
-	return pc->fn((struct px_conf *)ctx, argc, argv);
+	active = ctx;
+	rc = pc->fn((struct px_conf *)ctx, argc, argv);
+	active = outer;
+	return rc;
 }
 
 static int api_register_command(const char *name, int minargs, int maxargs,
@@ -71,6 +101,85 @@ static int api_register_auth(const char *name, px_auth_fn fn, void *arg)
 	return auth_plugin_register(name, fn, arg);
 }
 
+/* An entry with fn NULL only releases (at_run_end). */
+static int hooks_add(px_traffic_fn fn, void *arg, void (*release)(void *arg))
+{
+	struct conf_gen *g = active ? active->gen : NULL;
+	struct plugin_hooks *h;
+
+	if (g == NULL)
+		return -1;
+	if (g->hooks == NULL && (g->hooks = calloc(1, sizeof(*h))) == NULL)
+		return -1;
+	h = g->hooks;
+	if (h->n >= PLUGIN_HOOKS_MAX)
+		return -1;
+	h->h[h->n].fn = fn;
+	h->h[h->n].arg = arg;
+	h->h[h->n].release = release;
+	h->n++;
+	return 0;
+}
+
+static int api_register_traffic(px_traffic_fn fn, void *arg,
+				void (*release)(void *arg))
+{
+	return fn != NULL ? hooks_add(fn, arg, release) : -1;
+}
+
+static int api_at_run_end(void (*fn)(void *arg), void *arg)
+{
+	return fn != NULL ? hooks_add(NULL, arg, fn) : -1;
+}
+
+void plugin_run_begin(void)
+{
+	run_number++;
+	if (run_number == 0)   /* 0 means "no run" */
+		run_number = 1;
+}
+
+static unsigned api_conf_run(void)
+{
+	return active != NULL ? run_number : 0;
+}
+
+static int api_message_count(int table)
+{
+	return (int)msgtab_count(table);
+}
+
+static const char *api_message_default(int table, int i)
+{
+	return i < 0 ? NULL : msgtab_default(table, (size_t)i);
+}
+
+static int api_set_message(int table, int i, const char *text)
+{
+	if (active == NULL || i < 0)
+		return -1;
+	return msgtab_set(&active->gen->msgs, table, (size_t)i, text);
+}
+
+void plugin_traffic_apply(const struct plugin_hooks *h, struct px_traffic *t)
+{
+	int i;
+
+	for (i = 0; h != NULL && i < h->n; i++)
+		if (h->h[i].fn != NULL)
+			h->h[i].fn(h->h[i].arg, t);
+}
+
+void plugin_hooks_free(struct plugin_hooks *h)
+{
+	int i;
+
+	for (i = 0; h != NULL && i < h->n; i++)
+		if (h->h[i].release != NULL)
+			h->h[i].release(h->h[i].arg);
+	free(h);
+}
+
 static const struct px_api api = {
 	sizeof(struct px_api),
 	PX_API_VERSION,
@@ -82,7 +191,18 @@ static const struct px_api api = {
 	api_conf_checking,
 	api_diag,
 	api_register_auth,
+	api_register_traffic,
+	api_message_count,
+	api_message_default,
+	api_set_message,
+	api_conf_run,
+	api_at_run_end,
 };
+
+const struct px_api *plugin_api(void)
+{
+	return &api;
+}
 
 int plugin_cmd(struct conf_ctx *ctx, int argc, char **argv)
 {
@@ -122,7 +242,9 @@ int plugin_cmd(struct conf_ctx *ctx, int argc, char **argv)
 	}
 	memcpy(&entry, &sym, sizeof(entry));
 	before = ctx->errors;
+	active = ctx;
 	rc = entry(&api, argc - 2, argv + 2);
+	active = NULL;
 	if (rc != 0 && ctx->errors == before)
 		conf_error(ctx, "plugin: %s %s failed with code %d", argv[1],
 			   argv[2], rc);

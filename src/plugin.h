@@ -5,8 +5,23 @@
 #define PX_PLUGIN_H
 
 struct conf_ctx;
+struct plugin_hooks;
+struct px_traffic;
+struct px_api;
 
 /* The `plugin PATH ENTRY [ARGS]` command. */
 int plugin_cmd(struct conf_ctx *ctx, int argc, char **argv);
+
+/* The table handed to every plugin entry (for tests of the API). */
+const struct px_api *plugin_api(void);
+
+/* A config run starts (conf.c): the next run number (conf_run). */
+void plugin_run_begin(void);
+
+/* Run a generation's traffic hooks (struct conf_gen.hooks, may be NULL)
+ * on t, in registration order.  Any thread. */
+void plugin_traffic_apply(const struct plugin_hooks *h, struct px_traffic *t);
+/* Release the hooks of a generation that is gone (conf_gen_unref). */
+void plugin_hooks_free(struct plugin_hooks *h);
 
 #endif

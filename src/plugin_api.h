@@ -18,13 +18,25 @@
  *
  * Added later (check api->size covers the member before calling it):
  *   register_auth - an authentication type for `auth NAME` (PamAuth's
- *   `pam`).  Types belong to one config run: every run (start-up and each
- *   reload) starts without them, and the entry registers them again.
+ *   `pam`).
+ *   register_traffic - a hook that sees (and may correct) the byte counts
+ *   of every access record before it is logged and counted
+ *   (TrafficPlugin).
+ *   message_count, message_default, set_message - the HTTP proxy's error
+ *   pages and the admin page pieces, replaceable for translation or
+ *   branding (StringsPlugin).
+ *   conf_run - which config run is executing; at_run_end - release
+ *   per-run state when the run's configuration is gone.
+ * What a plugin registers or replaces belongs to one config run: every
+ * run (start-up and each reload) starts without it, and the entry does
+ * it again.  Connections keep what their own run set up, so a reload
+ * without the plugin line restores the built-in behaviour and texts.
  */
 #ifndef PX_PLUGIN_API_H
 #define PX_PLUGIN_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define PX_API_VERSION 1
 
@@ -44,6 +56,28 @@ typedef int (*px_command_fn)(struct px_conf *conf, int argc, char **argv);
 
 /* The check of a plugin auth type (see register_auth). */
 typedef int (*px_auth_fn)(void *arg, const char *user, const char *password);
+
+/* One access record's traffic, as a traffic hook sees it.  in/out are
+ * %I and %O (bytes from the server, bytes from the client); a hook may
+ * change them, and the record and the counters get the new values. */
+struct px_traffic {
+	const char *service;    /* %N: "PROXY", "SOCK4", "SOC45", "SOCK5",
+				   "TCPPM", "UDPPM", "ADMIN", "POP3P"... */
+	int udp;                /* datagrams (udppm, SOCKS UDP ASSOCIATE) */
+	unsigned target_port;   /* requested port, 0 if none */
+	uint64_t in, out;       /* %I, %O: may be changed */
+	uint64_t reads;         /* reads from the server side */
+	uint64_t writes;        /* reads from the client side (each one
+				   written to the server) */
+	uint64_t connects;      /* 1 if a server connection was made */
+};
+
+/* A traffic hook (see register_traffic).  Runs on worker threads. */
+typedef void (*px_traffic_fn)(void *arg, struct px_traffic *t);
+
+/* Message tables (see set_message). */
+#define PX_MSG_PROXY 0          /* HTTP proxy error page bodies */
+#define PX_MSG_ADMIN 1          /* admin page pieces */
 
 struct px_api {
 	size_t size;            /* sizeof(struct px_api) of the daemon */
@@ -78,6 +112,41 @@ struct px_api {
 	 * once.  Registering a name again replaces it.  Returns 0 or -1 (a
 	 * built-in name, longer than 31 bytes, too many types). */
 	int (*register_auth)(const char *name, px_auth_fn fn, void *arg);
+
+	/* Call fn(arg, t) for every access record written (or counted) by
+	 * services of this config run, after the bytes are known and before
+	 * they are logged and charged to counters.  Hooks run in the order
+	 * registered; each sees the previous one's result.  fn runs on many
+	 * threads at once.  release (may be NULL) is called with arg once
+	 * the run's last connection is gone, so a plugin can keep per-run
+	 * state in arg without locks.  Only during a plugin's entry or
+	 * command.  Returns 0 or -1 (not in a config run, too many). */
+	int (*register_traffic)(px_traffic_fn fn, void *arg,
+				void (*release)(void *arg));
+
+	/* The number of entries in table PX_MSG_* (0: no such table), and
+	 * the built-in text of entry i (NULL: out of range). */
+	int (*message_count)(int table);
+	const char *(*message_default)(int table, int i);
+	/* Replace entry i of a table for this config run with a copy of
+	 * text (at most 16384 bytes).  A proxy entry is the whole HTML body
+	 * of an error page; the daemon still writes the status line and the
+	 * headers.  Only during a plugin's entry or command.  Returns 0 or
+	 * -1 (no such entry, too long, not in a config run). */
+	int (*set_message)(int table, int i, const char *text);
+
+	/* The number of the config run executing the plugin's entry or
+	 * command (start-up is one run, each reload another; never 0), or
+	 * 0 outside a run.  Lets a command find the state its run's entry
+	 * made, and refuse state left over from an earlier run. */
+	unsigned (*conf_run)(void);
+
+	/* Call fn(arg) once, after the current config run's configuration
+	 * is gone (its last connection ended, or the run failed); on any
+	 * thread.  For per-run state of a plugin that has no hook with a
+	 * release of its own (an auth type's arg).  Only during a plugin's
+	 * entry or command.  Returns 0 or -1. */
+	int (*at_run_end)(void (*fn)(void *arg), void *arg);
 };
 
 /* Whether the daemon's table has the member m (appended members). */

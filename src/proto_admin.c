@@ -25,6 +25,7 @@
 #include "counter.h"
 #include "errcode.h"
 #include "http_parse.h"
+#include "msgtab.h"
 #include "service.h"
 #include "sockio.h"
 
@@ -62,6 +63,13 @@ struct admin_req {
 
 /* ---- replies ------------------------------------------------------------- */
 
+/* A page body, with the texts of the client's generation (msgtab.h). */
+static void page_init(struct admin_req *ar, struct admin_buf *b)
+{
+	admin_buf_init(b, ADMIN_PAGE_MAX);
+	b->msgs = ar->cl->gen != NULL ? ar->cl->gen->msgs : NULL;
+}
+
 static int send_typed(struct admin_req *ar, int status, const char *reason,
 		      const char *ctype, const char *extra,
 		      struct admin_buf *body)
@@ -94,7 +102,7 @@ static int send_message(struct admin_req *ar, int status, const char *reason,
 	struct admin_buf body;
 	int rc;
 
-	admin_buf_init(&body, ADMIN_PAGE_MAX);
+	page_init(ar, &body);
 	admin_message_page(&body, reason, text);
 	rc = send_page(ar, status, reason, extra, &body);
 	return code != 0 ? code : rc;
@@ -217,9 +225,9 @@ static int page_index(struct admin_req *ar)
 	char port[16];
 	int i;
 
-	admin_buf_init(&b, ADMIN_PAGE_MAX);
+	page_init(ar, &b);
 	admin_page_begin(&b, "Welcome");
-	admin_buf_str(&b, "<p>3proxy web administration.</p>\n");
+	admin_buf_msg(&b, MSG_ADMIN_WELCOME);
 	if (!ar->readonly && g != NULL && g->nsvcs > 0) {
 		admin_buf_str(&b, "<table border=\"1\">\n<tr><th>Service"
 			      "</th><th>Port</th><th>Defined at</th></tr>\n");
@@ -300,7 +308,7 @@ static int page_counters(struct admin_req *ar)
 		if (answered)
 			return rc;
 	}
-	admin_buf_init(&b, ADMIN_PAGE_MAX);
+	page_init(ar, &b);
 	admin_page_begin(&b, "Counters");
 	admin_counters_begin(&b);
 	w.ar = ar;
@@ -343,7 +351,7 @@ static int page_config(struct admin_req *ar)
 		conf_path_in_root(g->config_path) : NULL;
 	struct admin_buf b;
 
-	admin_buf_init(&b, ADMIN_PAGE_MAX);
+	page_init(ar, &b);
 	admin_page_begin(&b, "Config");
 	admin_buf_str(&b, "<form method=\"POST\" action=\"/U\">"
 		      "<textarea name=\"conffile\" rows=\"30\" cols=\"100\">");

@@ -24,6 +24,7 @@
 #include "http_parse.h"
 #include "iolayer.h"
 #include "limit.h"
+#include "msgtab.h"
 #include "parent.h"
 #include "service.h"
 #include "sockio.h"
@@ -207,27 +208,21 @@ static void http_req_clear(struct http_req *rq)
 struct http_errpage {
 	int status;
 	const char *reason;
-	const char *title;
-	const char *text;
+	int msg;             /* its body in the message table (msgtab.h) */
 };
 
 static const struct http_errpage http_errpages[] = {
-	{ 400, "Bad Request", NULL, "Your request is malformed." },
-	{ 401, "Authentication Required", NULL,
-	  "The FTP server refused the login." },
-	{ 403, "Forbidden", "403 Access Denied",
-	  "Access control list denies you to access this resource." },
-	{ 404, "Not Found", NULL, "File not found or no data connection." },
-	{ 407, "Proxy Authentication Required", NULL,
-	  "Proxy authentication required." },
-	{ 431, "Request Header Fields Too Large", NULL,
-	  "Your request is larger than this proxy accepts." },
-	{ 500, "Internal Error", NULL, "Internal proxy error." },
-	{ 501, "Not Implemented", NULL, "Required action is not supported." },
-	{ 502, "Bad Gateway", NULL, "Host not found or connection failed." },
-	{ 503, "Service Unavailable", NULL,
-	  "You have exceeded your limits." },
-	{ 504, "Gateway Timeout", NULL, "The server did not answer in time." },
+	{ 400, "Bad Request", MSG_HTTP_400 },
+	{ 401, "Authentication Required", MSG_HTTP_401 },
+	{ 403, "Forbidden", MSG_HTTP_403 },
+	{ 404, "Not Found", MSG_HTTP_404 },
+	{ 407, "Proxy Authentication Required", MSG_HTTP_407 },
+	{ 431, "Request Header Fields Too Large", MSG_HTTP_431 },
+	{ 500, "Internal Error", MSG_HTTP_500 },
+	{ 501, "Not Implemented", MSG_HTTP_501 },
+	{ 502, "Bad Gateway", MSG_HTTP_502 },
+	{ 503, "Service Unavailable", MSG_HTTP_503 },
+	{ 504, "Gateway Timeout", MSG_HTTP_504 },
 };
 
 /* The outgoing connect timed out (rather than being refused). */
@@ -296,53 +291,49 @@ static const struct http_errpage *http_errpage_find(int status)
 	return &http_errpages[0];
 }
 
-/* Send the error page for code (if it has one and nothing was sent). */
+/* Send the error page for code (if it has one and nothing was sent).
+ * The body comes from the generation's message table (StringsPlugin may
+ * replace it), except when it carries a server's own words (detail). */
 static void http_error_reply(struct http_session *hs, struct http_req *rq,
 			     int code, const char *extra, const char *detail)
 {
 	const struct http_errpage *pg;
 	struct http_buf *b = &hs->fwd;
-	char body[1024], safe[400];
-	const char *text;
-	size_t i;
-	int status = http_err_status(hs, rq, code), n;
+	char page[1024], safe[400];
+	const char *body;
+	size_t i, n;
+	int status = http_err_status(hs, rq, code);
 
 	if (status == 0 || rq->replied)
 		return;
 	pg = http_errpage_find(status);
-	text = pg->text;
-	if (code == ERR_ACL_DENY || (status == 403 && code < 10))
-		text = http_errpages[2].text;
-	if (code == PXE_HTTP_SELF)
-		text = "Recursion detected.";
+	body = msgtab_text(hs->cl->gen ? hs->cl->gen->msgs : NULL,
+			   MSGTAB_PROXY, code == PXE_HTTP_SELF ?
+			   MSG_HTTP_503_LOOP : (size_t)pg->msg);
 	if (detail) {
 		/* a server's words, kept plain: no markup gets through */
 		snprintf(safe, sizeof(safe), "%s", detail);
 		for (i = 0; safe[i]; i++)
 			if (strchr("<>&\"", safe[i]))
 				safe[i] = ' ';
-		text = safe;
+		snprintf(page, sizeof(page),
+			 "<html><head><title>%d %s</title></head>\r\n"
+			 "<body><h2>%d %s</h2><h3>%s</h3></body></html>\r\n",
+			 status, pg->reason, status, pg->reason, safe);
+		body = page;
 	}
-	n = snprintf(body, sizeof(body),
-		     "<html><head><title>%s</title></head>\r\n"
-		     "<body><h2>%s</h2><h3>%s</h3></body></html>\r\n",
-		     pg->title ? pg->title : "", pg->title ? pg->title : "",
-		     text);
-	if (pg->title == NULL)
-		n = snprintf(body, sizeof(body),
-			     "<html><head><title>%d %s</title></head>\r\n"
-			     "<body><h2>%d %s</h2><h3>%s</h3></body></html>\r\n",
-			     status, pg->reason, status, pg->reason, text);
+	n = strlen(body);
 	http_buf_reset(b);
 	http_buf_addf(b, "HTTP/1.0 %d %s\r\nConnection: close\r\n"
 		      "Content-type: text/html; charset=utf-8\r\n"
-		      "Content-Length: %d\r\n", status, pg->reason, n);
+		      "Content-Length: %lu\r\n", status, pg->reason,
+		      (unsigned long)n);
 	if (status == 407)
 		http_buf_adds(b, "Proxy-Authenticate: Basic realm=\"proxy\"\r\n");
 	if (extra)
 		http_buf_adds(b, extra);
 	http_buf_adds(b, "\r\n");
-	http_buf_add(b, body, (size_t)n);
+	http_buf_add(b, body, n);
 	if (!b->overflow)
 		sockio_write_all(hs->cl->cl_sock, b->p, b->len, hs->to_short);
 	rq->replied = 1;

@@ -4,7 +4,8 @@
 # Cross-compiles the core (every src/*.c except os_posix.c and the
 # OpenSSL backend tls_openssl.c and the unixODBC sink log_odbc.c, so
 # with os_win32.c) and src/main.c with mingw-w64, warnings as errors, and
-# links 3proxy.exe in a temporary directory.  Every file is compiled even
+# links 3proxy.exe in a temporary directory, and builds the portable
+# plugins as DLLs.  Every file is compiled even
 # after a failure, so one run lists every broken file.  It also checks
 # that Makefile.msvc64, which cannot glob, names exactly those sources.
 #
@@ -60,6 +61,16 @@ if [ "$status" = 0 ]; then
 		status=1
 	fi
 fi
+
+# The plugins Makefile.msvc64 builds as DLLs must compile for Windows.
+for p in TrafficPlugin StringsPlugin; do
+	if "$cc" "${cflags[@]}" -shared -o "$tmp/$p.dll" plugins/$p/*.c; then
+		echo "cross-mingw: built $p.dll"
+	else
+		echo "cross-mingw: FAILED to build $p.dll" >&2
+		status=1
+	fi
+done
 
 # Makefile.msvc64 must list the same sources as obj\<name>.obj.
 if [ -f Makefile.msvc64 ]; then

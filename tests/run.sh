@@ -18,7 +18,8 @@ packages=(build-essential cmake pkg-config libcmocka-dev python3-pytest
 	curl wget openssl proxychains4 python3-pyftpdlib python3-aiosmtpd bind9-dnsutils
 	procps
 	dante-server tinyproxy microsocks
-	unixodbc-dev odbcinst libsqliteodbc sqlite3 libpam0g-dev)
+	unixodbc-dev odbcinst libsqliteodbc sqlite3 libpam0g-dev
+	libldap-dev slapd)
 
 install_packages() {
 	local missing=()
@@ -28,8 +29,9 @@ install_packages() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	echo "== installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	# Some packages (dante-server, tinyproxy: peers for the parent tests)
-	# would start system daemons; the tests start their own instances.
+	# Some packages (dante-server, tinyproxy: peers for the parent tests;
+	# slapd for LdapPlugin) would start system daemons; the tests start
+	# their own instances.
 	local policy=/usr/sbin/policy-rc.d made_policy=0
 	if [ ! -e "$policy" ]; then
 		printf '#!/bin/sh\nexit 101\n' >"$policy"
