@@ -35,7 +35,7 @@
 #endif
 
 static const struct auth_conf auth_default = {
-	{ AUTH_IPONLY }, { { NULL, NULL } }, 1, 0, AUTH_CACHE_DEFAULT_TIME,
+	{ AUTH_IPONLY }, { { NULL, NULL, NULL } }, 1, 0, AUTH_CACHE_DEFAULT_TIME,
 	AUTH_CACHE_DEFAULT_SIZE, 0
 };
 
@@ -542,16 +542,36 @@ acl_step(struct chain *c, const char *user)
 	return rc;
 }
 
+/* A rewriting type (utf8tocp1251) changes the strings in place, within
+ * their length: the later methods of the chain see the new ones. */
+static int
+plugin_rewrite(const struct auth_plugin_ref *p, struct client *cl)
+{
+	char *u = cl->cred.user, *pw = cl->cred.password;
+	size_t ul = u ? strlen(u) + 1 : 0, pl = pw ? strlen(pw) + 1 : 0;
+	int rc = p->rewrite(p->arg, u, ul, pw, pl);
+
+	/* a plugin that wrote no terminator still leaves strings */
+	if (u != NULL)
+		u[ul - 1] = '\0';
+	if (pw != NULL)
+		pw[pl - 1] = '\0';
+	return rc;
+}
+
 /* A plugin's answer: anything but 0 or a documented code counts as a
  * wrong password, so a plugin cannot stop the chain by accident. */
 static int
-plugin_auth(const struct auth_plugin_ref *p, const struct client *cl)
+plugin_auth(const struct auth_plugin_ref *p, struct client *cl)
 {
 	int rc;
 
-	if (p->fn == NULL)
+	if (p->rewrite != NULL)
+		rc = plugin_rewrite(p, cl);
+	else if (p->fn != NULL)
+		rc = p->fn(p->arg, cl->cred.user, cl->cred.password);
+	else
 		return ERR_AUTH_NOUSER;
-	rc = p->fn(p->arg, cl->cred.user, cl->cred.password);
 	if (rc < 0 || rc > ERR_AUTH_BADPASS_NT)
 		return ERR_AUTH_UNKNOWN;
 	return rc;
@@ -770,14 +790,15 @@ plugin_type(const char *name)
 	return NULL;
 }
 
-int
-auth_plugin_register(const char *name, auth_plugin_fn fn, void *arg)
+static int
+plugin_type_set(const char *name, auth_plugin_fn fn,
+		auth_plugin_rewrite_fn rewrite, void *arg)
 {
 	struct auth_plugin_ref *r;
 	size_t n = name ? strlen(name) : 0;
 
-	if (fn == NULL || n == 0 || n > AUTH_PLUGIN_NAME_MAX ||
-	    builtin_method(name) >= 0)
+	if ((fn == NULL && rewrite == NULL) || n == 0 ||
+	    n > AUTH_PLUGIN_NAME_MAX || builtin_method(name) >= 0)
 		return -1;
 	r = (struct auth_plugin_ref *)plugin_type(name);
 	if (r == NULL) {
@@ -787,8 +808,22 @@ auth_plugin_register(const char *name, auth_plugin_fn fn, void *arg)
 		r = &plugin_types[nplugin_types++].ref;
 	}
 	r->fn = fn;
+	r->rewrite = rewrite;
 	r->arg = arg;
 	return 0;
+}
+
+int
+auth_plugin_register(const char *name, auth_plugin_fn fn, void *arg)
+{
+	return fn ? plugin_type_set(name, fn, NULL, arg) : -1;
+}
+
+int
+auth_plugin_register_rewrite(const char *name, auth_plugin_rewrite_fn fn,
+			     void *arg)
+{
+	return fn ? plugin_type_set(name, NULL, fn, arg) : -1;
 }
 
 void

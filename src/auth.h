@@ -38,8 +38,15 @@ enum auth_method {
 typedef int (*auth_plugin_fn)(void *arg, const char *user,
 			      const char *password);
 
+/* A plugin type that may rewrite the credentials for the methods after
+ * it (px_auth_rewrite_fn): buffers of size strlen + 1, NULL/0 when the
+ * client gave none. */
+typedef int (*auth_plugin_rewrite_fn)(void *arg, char *user, size_t user_size,
+				      char *password, size_t pass_size);
+
 struct auth_plugin_ref {
-	auth_plugin_fn fn;
+	auth_plugin_fn fn;                 /* a check ... */
+	auth_plugin_rewrite_fn rewrite;    /* ... or a rewrite (one is set) */
 	void *arg;
 };
 
@@ -115,6 +122,9 @@ int auth_delimchar(const struct conf_gen *g);
 #define AUTH_PLUGIN_MAX 16
 #define AUTH_PLUGIN_NAME_MAX 31
 int auth_plugin_register(const char *name, auth_plugin_fn fn, void *arg);
+/* The same for a type that rewrites the credentials. */
+int auth_plugin_register_rewrite(const char *name, auth_plugin_rewrite_fn fn,
+				 void *arg);
 void auth_plugins_reset(void);
 
 /* ---- config commands (rows in conf_cmds.c) ------------------------------- */

@@ -101,6 +101,12 @@ static int api_register_auth(const char *name, px_auth_fn fn, void *arg)
 	return auth_plugin_register(name, fn, arg);
 }
 
+static int api_register_auth_rewrite(const char *name, px_auth_rewrite_fn fn,
+				     void *arg)
+{
+	return auth_plugin_register_rewrite(name, fn, arg);
+}
+
 /* An entry with fn NULL only releases (at_run_end). */
 static int hooks_add(px_traffic_fn fn, void *arg, void (*release)(void *arg))
 {
@@ -197,6 +203,7 @@ static const struct px_api api = {
 	api_set_message,
 	api_conf_run,
 	api_at_run_end,
+	api_register_auth_rewrite,
 };
 
 const struct px_api *plugin_api(void)

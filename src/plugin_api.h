@@ -27,6 +27,8 @@
  *   branding (StringsPlugin).
  *   conf_run - which config run is executing; at_run_end - release
  *   per-run state when the run's configuration is gone.
+ *   register_auth_rewrite - an authentication type that rewrites the
+ *   credentials for the methods after it (utf8tocp1251).
  * What a plugin registers or replaces belongs to one config run: every
  * run (start-up and each reload) starts without it, and the entry does
  * it again.  Connections keep what their own run set up, so a reload
@@ -53,6 +55,10 @@ struct px_conf;
  * Return 0 on success, a positive code to fail the line, or a negative
  * value to let another command of the same name handle it. */
 typedef int (*px_command_fn)(struct px_conf *conf, int argc, char **argv);
+
+/* The rewrite of a plugin auth type (see register_auth_rewrite). */
+typedef int (*px_auth_rewrite_fn)(void *arg, char *user, size_t user_size,
+				  char *password, size_t pass_size);
 
 /* The check of a plugin auth type (see register_auth). */
 typedef int (*px_auth_fn)(void *arg, const char *user, const char *password);
@@ -147,6 +153,18 @@ struct px_api {
 	 * release of its own (an auth type's arg).  Only during a plugin's
 	 * entry or command.  Returns 0 or -1. */
 	int (*at_run_end)(void (*fn)(void *arg), void *arg);
+
+	/* Register the authentication type NAME whose check may rewrite the
+	 * client's credentials for the methods after it in the chain
+	 * (utf8tocp1251: `auth utf8tocp1251 strong`).  fn gets the user name
+	 * and password in writable buffers of user_size and pass_size bytes
+	 * (each its string's length + 1; NULL and 0 when the client gave
+	 * none) and may replace either with a string that fits.  Its return
+	 * is the method's result as for register_auth: a rewriting type
+	 * usually returns 5, so the chain goes on to the next method.
+	 * Same rules as register_auth otherwise.  Returns 0 or -1. */
+	int (*register_auth_rewrite)(const char *name, px_auth_rewrite_fn fn,
+				     void *arg);
 };
 
 /* Whether the daemon's table has the member m (appended members). */

@@ -63,7 +63,7 @@ if [ "$status" = 0 ]; then
 fi
 
 # The plugins Makefile.msvc64 builds as DLLs must compile for Windows.
-for p in TrafficPlugin StringsPlugin; do
+for p in TrafficPlugin StringsPlugin utf8tocp1251; do
 	if "$cc" "${cflags[@]}" -shared -o "$tmp/$p.dll" plugins/$p/*.c; then
 		echo "cross-mingw: built $p.dll"
 	else

@@ -54,6 +54,32 @@ static int cmd_reg(struct conf_ctx *ctx, int argc, char **argv)
 				    &calls) == 0 ? 0 : 1;
 }
 
+/* A rewriting type: upper-cases the user name, fills the password's
+ * whole buffer without a terminator (the daemon must add one), and
+ * rejects so the chain goes on. */
+static int upcase(void *arg, char *user, size_t user_size, char *password,
+		  size_t pass_size)
+{
+	size_t i;
+
+	(void)arg;
+	for (i = 0; user != NULL && i + 1 < user_size; i++)
+		if (user[i] >= 'a' && user[i] <= 'z')
+			user[i] = (char)(user[i] - 'a' + 'A');
+	if (password != NULL)
+		memset(password, 'x', pass_size);
+	return ERR_AUTH_UNKNOWN;
+}
+
+/* reg_up: registers the rewriting type `up` */
+static int cmd_reg_up(struct conf_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	return auth_plugin_register_rewrite("up", upcase, NULL) == 0 ? 0 : 1;
+}
+
 static struct conf_gen *
 load(const char *text, int *nerr, char **msgs)
 {
@@ -95,6 +121,8 @@ static int setup(void **state)
 	(void)state;
 	calls = 0;
 	auth_cache_reset();
+	if (conf_register_cmd("reg_up", 1, 1, cmd_reg_up, NULL) != 0)
+		return -1;
 	return conf_register_cmd("reg_pam", 1, 2, cmd_reg, NULL);
 }
 
@@ -119,6 +147,31 @@ static void test_register_rules(void **state)
 	assert_int_equal(auth_plugin_register("pam", check, NULL), 0);
 	assert_int_equal(auth_plugin_register("pam", check, NULL), 0);
 	auth_plugins_reset();
+}
+
+/* F-PLUG-10: a rewriting type changes the credentials the next
+ * methods see, within their buffers, and accepts nobody itself. */
+static void test_rewrite_type(void **state)
+{
+	char *msgs = NULL;
+	int nerr = 0;
+	struct conf_gen *g;
+
+	(void)state;
+	assert_int_equal(auth_plugin_register_rewrite("strong", upcase, NULL),
+			 -1);
+	assert_int_equal(auth_plugin_register_rewrite("up", NULL, NULL), -1);
+	g = load("reg_up\nusers ALICE:CL:xxxxxx\nauth up strong\nallow *\n"
+		 "proxy -p3128\n", &nerr, &msgs);
+	free(msgs);
+	assert_non_null(g);
+	/* "s3cret" became "xxxxxx" (6 bytes: the terminator is kept) */
+	assert_int_equal(run(g, "alice", "s3cret", 1), 0);
+	assert_int_not_equal(run(g, "alice", "s3cre", 1), 0);
+	assert_int_not_equal(run(g, "bob", "s3cret", 1), 0);
+	/* no credentials: the rewrite sees NULLs and the chain goes on */
+	assert_int_not_equal(run(g, NULL, NULL, 1), 0);
+	conf_gen_unref(g);
 }
 
 static void test_unknown_before_registration(void **state)
@@ -219,6 +272,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_register_rules),
+		cmocka_unit_test(test_rewrite_type),
 		cmocka_unit_test(test_unknown_before_registration),
 		cmocka_unit_test(test_chain_codes),
 		cmocka_unit_test(test_reload_forgets),
