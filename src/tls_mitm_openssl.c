@@ -109,7 +109,8 @@ static int mitm_load_ca(struct mitm *m, const struct tls_settings *s,
 	}
 	m->ca = mitm_read_cert(cf);
 	if (m->ca == NULL) {
-		snprintf(err, errlen, "cannot read the CA certificate %s", cf);
+		snprintf(err, errlen, "no CA: cannot read the certificate %s",
+			 cf);
 		return -1;
 	}
 	m->ca_key = mitm_read_key(kf);

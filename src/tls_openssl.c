@@ -159,6 +159,8 @@ void *tlsb_ctx_new(const struct tls_settings *s, int server, char *err,
 #ifdef OPENSSL_INIT_NO_ATEXIT
 	OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, NULL);
 #endif
+	/* reused threads free their library state before the exit */
+	os_thread_set_exit_hook(OPENSSL_thread_stop);
 	c = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 	if (c == NULL) {
 		tlso_error(err, errlen, what);
