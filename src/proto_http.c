@@ -908,8 +908,9 @@ static int http_connect(struct http_session *hs, struct http_req *rq)
 		http_close_server(hs);
 		return PXE_HTTP_SELF;
 	}
-	if (hs->mitm) {
-		/* a new server connection of an intercepted session */
+	if (hs->mitm && !rq->connect) {
+		/* a new server connection of an intercepted session (a
+		 * CONNECT inside is a plain tunnel) */
 		rc = tls_mitm_upstream(cl, cl->srv_sock);
 		if (rc != 0) {
 			http_close_server(hs);

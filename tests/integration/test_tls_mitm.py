@@ -444,6 +444,34 @@ def test_certcache_ca_and_key_files(proxy, tmp_path, pkis, origin):
     wait_idle(port)
 
 
+def test_memory_cache_signs_once(proxy, tmp_path, pkis, origin):
+    """F-TLS-04: without ssl_certcache the substitute is still made once
+    per server certificate: with an ECDSA CA (whose signatures differ on
+    every signing) two connections see the very same certificate."""
+    d = tmp_path / "ec"
+    d.mkdir()
+    ca, key = d / "ca.pem", d / "ca.key"
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out",
+             ca, "-days", "2", "-subj", "/CN=EC MITM CA")
+    log = tmp_path / "px.log"
+    port = free_port()
+    proxy(head(log, "ssl_server_ca_file %s\nssl_server_ca_key %s\n"
+               "ssl_mitm\nproxy -p%d\n" % (ca, key, port)),
+          wait_ports=[port])
+    seen = []
+    for path in ("/m1", "/m2"):
+        s = connect_tunnel(port, origin.port)
+        ctx = ssl.create_default_context(cafile=str(ca))
+        ts = ctx.wrap_socket(s, server_hostname="localhost")
+        seen.append(ts.getpeercert(binary_form=True))
+        assert get(ts, origin.port, path).endswith(path.encode() + b"\n")
+        ts.close()
+    assert "issuer=CN=EC MITM CA" in cert_info(seen[0])
+    assert seen[0] == seen[1]
+    wait_idle(port)
+
+
 # --------------------------------------------------------------------------
 # configuration
 # --------------------------------------------------------------------------
