@@ -970,9 +970,10 @@ static int http_tunnel(struct http_session *hs, struct http_req *rq)
 			     sizeof(http_established) - 1, hs->to_short) != 0)
 		return PXE_HTTP_SEND_CLIENT;
 	rq->replied = 1;
-	if (cl->redirect != NULL) {
-		/* a local redirection: the parser taking the tunnel reads
-		 * the bytes that came with the CONNECT head first */
+	if (cl->redirect != NULL || tls_mitm_wanted(cl)) {
+		/* a local redirection or an interception: the parser or the
+		 * TLS handshake taking the tunnel reads the bytes that came
+		 * with the CONNECT head first */
 		if (hs->cin.len != 0 &&
 		    iolayer_unread(cl->cl_sock, http_in_data(&hs->cin),
 				   hs->cin.len) != 0)

@@ -124,9 +124,10 @@ void tlsb_mitm_free(void *m);
 int tlsb_mitm_connect(void *m, os_sock_t s, const char *sni,
 		      int timeout_ms, char *err, size_t errlen);
 /* The substitute for the certificate of the wrapped server socket srv,
- * then the server handshake on cs with it.  Returns 0, -1 (no
+ * then the server handshake on cs with it; the client's first prelen
+ * bytes are pre (already read from cs), then cs.  Returns 0, -1 (no
  * certificate: the reason in err) or -2 (the client handshake failed). */
-int tlsb_mitm_accept(void *m, os_sock_t srv, os_sock_t cs, int timeout_ms,
-		     char *err, size_t errlen);
+int tlsb_mitm_accept(void *m, os_sock_t srv, os_sock_t cs, const void *pre,
+		     size_t prelen, int timeout_ms, char *err, size_t errlen);
 
 #endif

@@ -455,19 +455,24 @@ int tls_mitm_start(struct client *cl)
 {
 	const struct tls_svc *t = cl->conf->tls;
 	char err[256], text[320];
+	void *pre = NULL;
+	size_t prelen = 0;
 	int rc = tls_mitm_upstream(cl, cl->srv_sock);
 
 	if (rc != 0)
 		return rc;
-	if (iolayer_find(cl->cl_sock) != NULL) {
+	/* bytes that came with the CONNECT head start the client's
+	 * handshake (proto_http gives them back to the socket) */
+	if (iolayer_unread_take(cl->cl_sock, &pre, &prelen) != 0) {
 		snprintf(text, sizeof(text), "Handshake to client failed: "
 			 "TLS inside TLS is not supported");
 		client_set_text(cl, text);
 		return ERR_SSL_CERT;
 	}
-	rc = tlsb_mitm_accept(t->mitm, cl->srv_sock, cl->cl_sock,
+	rc = tlsb_mitm_accept(t->mitm, cl->srv_sock, cl->cl_sock, pre, prelen,
 			      svc_timeout_ms(cl->gen, TO_CONNECT), err,
 			      sizeof(err));
+	free(pre);
 	if (rc == 0)
 		return 0;
 	if (rc == -2) {
@@ -531,10 +536,11 @@ int tlsb_mitm_connect(void *m, os_sock_t s, const char *sni,
 	return -1;
 }
 
-int tlsb_mitm_accept(void *m, os_sock_t srv, os_sock_t cs, int timeout_ms,
-		     char *err, size_t errlen)
+int tlsb_mitm_accept(void *m, os_sock_t srv, os_sock_t cs, const void *pre,
+		     size_t prelen, int timeout_ms, char *err, size_t errlen)
 {
-	(void)m; (void)srv; (void)cs; (void)timeout_ms;
+	(void)m; (void)srv; (void)cs; (void)pre; (void)prelen;
+	(void)timeout_ms;
 	snprintf(err, errlen, "this build has no TLS library (OpenSSL)");
 	return -1;
 }

@@ -17,6 +17,7 @@
 #include "tls_openssl.h"
 #include "net.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,8 +371,58 @@ static X509 *mitm_cert_for(struct mitm *m, X509 *peer)
 
 /* ---- the handshake with the client ------------------------------------------ */
 
-int tlsb_mitm_accept(void *mv, os_sock_t srv, os_sock_t cs, int timeout_ms,
-		     char *err, size_t errlen)
+/* The socket for writing; for reading the bytes read ahead (pre), if
+ * any, then the socket (mitm_pre_handshake switches). */
+static int mitm_set_bios(SSL *ssl, os_sock_t cs, const void *pre,
+			 size_t prelen)
+{
+	BIO *sock, *mem;
+
+	if (prelen == 0)
+		return SSL_set_fd(ssl, (int)cs) == 1 ? 0 : -1;
+	if (prelen > INT_MAX)
+		return -1;
+	sock = BIO_new_socket((int)cs, BIO_NOCLOSE);
+	mem = BIO_new_mem_buf(pre, (int)prelen);
+	if (sock == NULL || mem == NULL) {
+		BIO_free(sock);
+		BIO_free(mem);
+		return -1;
+	}
+	/* empty: "try again" rather than end of stream */
+	BIO_set_mem_eof_return(mem, -1);
+	SSL_set_bio(ssl, mem, sock);
+	return 0;
+}
+
+/* Run the handshake on the read-ahead bytes, then read from the socket
+ * (the memory BIO refers to the caller's buffer: it goes now). */
+static int mitm_pre_handshake(SSL *ssl)
+{
+	BIO *sock = SSL_get_wbio(ssl);
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		int n = SSL_accept(ssl), e;
+
+		if (n == 1)
+			break;
+		e = SSL_get_error(ssl, n);
+		if (e == SSL_ERROR_WANT_WRITE)
+			break;      /* the socket is full: resumed later */
+		if (e != SSL_ERROR_WANT_READ)
+			return -1;
+		if (BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0)
+			break;
+	}
+	if (BIO_up_ref(sock) != 1)
+		return -1;
+	SSL_set0_rbio(ssl, sock);
+	return 0;
+}
+
+int tlsb_mitm_accept(void *mv, os_sock_t srv, os_sock_t cs, const void *pre,
+		     size_t prelen, int timeout_ms, char *err, size_t errlen)
 {
 	struct mitm *m = mv;
 	SSL *up = tlso_layer_ssl(srv), *ssl;
@@ -392,7 +443,7 @@ int tlsb_mitm_accept(void *mv, os_sock_t srv, os_sock_t cs, int timeout_ms,
 	}
 	ssl = SSL_new(m->srv);
 	if (ssl == NULL || os_sock_nonblock(cs, 1) != 0 ||
-	    SSL_set_fd(ssl, (int)cs) != 1 ||
+	    mitm_set_bios(ssl, cs, pre, prelen) != 0 ||
 	    SSL_use_certificate(ssl, x) != 1 ||
 	    SSL_use_PrivateKey(ssl, m->leaf_key) != 1 ||
 	    SSL_add1_chain_cert(ssl, m->ca) != 1) {
@@ -402,6 +453,11 @@ int tlsb_mitm_accept(void *mv, os_sock_t srv, os_sock_t cs, int timeout_ms,
 		return -1;
 	}
 	X509_free(x);
+	if (prelen > 0 && mitm_pre_handshake(ssl) != 0) {
+		tlso_error(err, errlen, "handshake failed");
+		SSL_free(ssl);
+		return -2;
+	}
 	if (tlso_wrap_ssl(ssl, 1, cs, timeout_ms, err, errlen) != 0)
 		return -2;
 	return 0;

@@ -293,6 +293,62 @@ def test_nomitm_relays_untouched(proxy, tmp_path, pkis, origin):
     wait_idle(port)
 
 
+def test_mitm_client_hello_with_connect_head(proxy, tmp_path, pkis,
+                                            origin):
+    """F-TLS-04: a client that sends its TLS ClientHello in the same
+    packet as the CONNECT head (before the 200) is intercepted too: the
+    read-ahead bytes start the handshake with the client."""
+    log = tmp_path / "px.log"
+    port = free_port()
+    proxy(mitm_cfg(pkis, log, "proxy -p%d\n" % port), wait_ports=[port])
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = client_ctx(pkis).wrap_bio(inc, out, server_hostname="localhost")
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    s = connect(port)
+    s.sendall(b"CONNECT localhost:%d HTTP/1.1\r\n\r\n" % origin.port +
+              out.read())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        c = s.recv(4096)
+        assert c, buf
+        buf += c
+    assert buf.startswith(b"HTTP/1.0 200"), buf
+    inc.write(buf.partition(b"\r\n\r\n")[2])
+
+    def pump(op):
+        while True:
+            try:
+                r = op()
+            except ssl.SSLWantReadError:
+                if out.pending:
+                    s.sendall(out.read())
+                c = s.recv(65536)
+                if not c:
+                    raise AssertionError("proxy closed")
+                inc.write(c)
+                continue
+            if out.pending:
+                s.sendall(out.read())
+            return r
+    pump(tls.do_handshake)
+    pump(lambda: tls.write(b"GET /early HTTP/1.1\r\nHost: localhost:%d"
+                           b"\r\nConnection: close\r\n\r\n"
+                           % origin.port))
+    got = b""
+    while not got.endswith(b"origin says /early\n"):
+        try:
+            got += pump(lambda: tls.read(65536))
+        except ssl.SSLZeroReturnError:
+            break
+    s.close()
+    assert got.startswith(b"HTTP/1.1 200") and \
+        got.endswith(b"origin says /early\n"), got
+    wait_rec(log, lambda x: x["text"] ==
+             "GET %s HTTP/1.1" % origin.url("/early"))
+    wait_idle(port)
+
+
 def test_mitm_acl_denies_inner_request(proxy, tmp_path, pkis, origin):
     """F-TLS-04: requests inside the tunnel go through the ACL: the
     CONNECT is allowed, the inner GET is denied and the client gets the
