@@ -224,7 +224,6 @@ int tls_cmd(struct conf_ctx *ctx, int argc, char **argv)
 {
 	const struct tls_cmd_row *row = tls_row(argv[0]);
 	struct tls_settings *t;
-
 	int rc;
 
 	if (row == NULL)
