@@ -403,6 +403,12 @@ int client_relay(struct client *cl, int idle_timeout_ms)
 
 	if (cl->redirect != NULL)
 		return parent_redirect_run(cl);
+	/* ssl_mitm (F-TLS-04): the decrypted stream goes to the HTTP
+	 * proxy parser instead of the relay */
+	if (tls_mitm_wanted(cl)) {
+		rc = tls_mitm_start(cl);
+		return rc != 0 ? rc : proto_http_intercepted(cl);
+	}
 	/* ssl_cli mode 2: TLS just before relaying, CONNECT-type only */
 	if (cl->req.command & (OP_CONNECT | OP_HTTP_CONNECT)) {
 		rc = tls_server_wrap(cl, cl->srv_sock, TLS_CLI_BEFORE_DATA);

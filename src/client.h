@@ -84,6 +84,9 @@ struct client {
 	const struct parent_entry *via;
 	const struct parent_entry *redirect;
 	int redirect_depth;
+	/* F-TLS-04: the connection is an intercepted CONNECT (ssl_mitm);
+	 * both sockets carry TLS and no second interception is made. */
+	int intercepted;
 	/* F-AUTH-14: source address an authentication method chose for
 	 * this request's outgoing connection (RADIUS Framed-IP-Address);
 	 * NULL = the service's external address.  Reset by each
@@ -137,5 +140,9 @@ int client_relay(struct client *cl, int idle_timeout_ms);
  * side, ss the server's.  Neither is closed.  Returns the relay's code. */
 int client_relay_pair(struct client *cl, os_sock_t cs, os_sock_t ss,
 		      int idle_timeout_ms);
+
+/* proto_http.c: serve the decrypted stream of an intercepted CONNECT
+ * (after tls_mitm_start) as HTTP proxy requests. */
+int proto_http_intercepted(struct client *cl);
 
 #endif

@@ -81,6 +81,12 @@ int iolayer_detach(os_sock_t s, struct iolayer *out);
  * the head buffer).  The bytes are copied.  A layer already bound to s
  * keeps working under them.  Returns 0 or -1 (no memory, table full). */
 int iolayer_unread(os_sock_t s, const void *data, size_t len);
+/* Take back what iolayer_unread() gave s and is not read yet, and unbind
+ * that layer: *data (malloc'd, or NULL) and *len get the bytes.  For a
+ * handler that starts a layer of its own on s (TLS interception) and
+ * must feed it those bytes first.  Returns 0 (also when s has no layer:
+ * *len 0), or -1 when another layer is bound to s or no memory. */
+int iolayer_unread_take(os_sock_t s, void **data, size_t *len);
 
 /* The ops, with the layer's pending bytes as a hint for poll loops. */
 static inline size_t iolayer_pending(const struct iolayer *io)

@@ -93,6 +93,31 @@ static const struct iolayer_ops prefix_ops = {
 	prefix_shutdown, prefix_free
 };
 
+int iolayer_unread_take(os_sock_t s, void **data, size_t *len)
+{
+	const struct iolayer *io = iolayer_find(s);
+	struct prefix_ctx *p;
+	struct iolayer l;
+
+	*data = NULL;
+	*len = 0;
+	if (io == NULL)
+		return 0;
+	p = io->ctx;
+	if (io->ops != &prefix_ops || p->inner.ops != NULL)
+		return -1;
+	if (p->off < p->len) {
+		*data = malloc(p->len - p->off);
+		if (*data == NULL)
+			return -1;
+		memcpy(*data, p->buf + p->off, p->len - p->off);
+		*len = p->len - p->off;
+	}
+	if (iolayer_detach(s, &l) == 0)
+		l.ops->free(l.ctx);
+	return 0;
+}
+
 int iolayer_unread(os_sock_t s, const void *data, size_t len)
 {
 	struct prefix_ctx *p;

@@ -83,6 +83,11 @@ int os_thread_detached(os_thread_fn fn, void *arg, size_t stacksize);
 /* Before the process exits: idle reused threads end (waits up to 2 s).
  * Later os_thread_detached() calls still work but reuse nothing. */
 void os_thread_pool_close(void);
+/* A library with per-thread state (OpenSSL) registers its cleanup here:
+ * an idle reused thread ended by os_thread_pool_close() runs it before
+ * the closing thread stops waiting, so the process never exits while
+ * that state is half torn down.  Set once, before threads use it. */
+void os_thread_set_exit_hook(void (*fn)(void));
 /* Start a joinable thread; *out receives a handle for os_thread_join. */
 int os_thread_joinable(os_thread_t **out, os_thread_fn fn, void *arg,
 		       size_t stacksize);

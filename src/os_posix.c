@@ -149,6 +149,14 @@ static int sem_wait_until(sem_t *s, const struct timespec *until)
 	return rc;
 }
 
+/* Set once by a library before threads use it (os.h). */
+static void (*pool_exit_hook)(void);
+
+void os_thread_set_exit_hook(void (*fn)(void))
+{
+	pool_exit_hook = fn;
+}
+
 /* Park until handed work (returns 1, *ts updated) or until the pool
  * closes or POOL_PARK_MS pass (returns 0: the thread should exit). */
 static int pool_park(struct parked *me, struct thread_start *ts)
@@ -180,6 +188,9 @@ static int pool_park(struct parked *me, struct thread_start *ts)
 			;
 	}
 	if (me->fn == NULL) {        /* woken by os_thread_pool_close */
+		/* the closing thread waits for this one's library state */
+		if (pool_exit_hook != NULL)
+			pool_exit_hook();
 		pthread_mutex_lock(&pool.lock);
 		pool.leaving--;
 		pthread_cond_broadcast(&pool.gone);
@@ -260,6 +271,11 @@ void os_thread_pool_close(void)
 #else
 void os_thread_pool_close(void)
 {
+}
+
+void os_thread_set_exit_hook(void (*fn)(void))
+{
+	(void)fn;
 }
 #endif
 

@@ -86,6 +86,11 @@ void os_thread_pool_close(void)
 {
 }
 
+void os_thread_set_exit_hook(void (*fn)(void))
+{
+	(void)fn;
+}
+
 int os_thread_joinable(os_thread_t **out, os_thread_fn fn, void *arg,
 		       size_t stacksize)
 {

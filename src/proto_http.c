@@ -28,6 +28,7 @@
 #include "parent.h"
 #include "service.h"
 #include "sockio.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -83,6 +84,9 @@ struct http_session {
 	struct http_head req;          /* parsed heads (large: heap only) */
 	struct http_head resp;
 	struct relay_opts pace;        /* limits of the request's bodies */
+	int mitm;                      /* inside an intercepted CONNECT
+					  (F-TLS-04): origin-form requests
+					  are https, servers get TLS */
 };
 
 struct http_req {
@@ -506,7 +510,7 @@ static int http_target_from_host(struct http_session *hs, struct http_req *rq)
 	if (i < 0 || http_count_fields(h, "Host") != 1)
 		return HTTP_ERR_AUTHORITY;
 	rc = http_parse_authority(h->fields[i].value.p, h->fields[i].value.n,
-				  80, &rq->t);
+				  hs->mitm ? 443 : 80, &rq->t);
 	rq->t.form = form;
 	rq->t.scheme = HTTP_SCHEME_HTTP;
 	rq->t.path = path;
@@ -641,7 +645,7 @@ static void http_set_text(struct http_session *hs, struct http_req *rq)
 	http_buf_add(b, h->method.p, h->method.n);
 	http_buf_adds(b, " ");
 	if (rq->origin_form) {
-		http_buf_adds(b, "http://");
+		http_buf_adds(b, hs->mitm ? "https://" : "http://");
 		http_buf_add(b, rq->t.authority.p, rq->t.authority.n);
 		http_buf_add(b, h->target.p, h->target.n);
 	} else if (rq->t.userinfo.n > 0) {
@@ -895,6 +899,15 @@ static int http_connect(struct http_session *hs, struct http_req *rq)
 		http_close_server(hs);
 		return PXE_HTTP_SELF;
 	}
+	if (hs->mitm && !rq->connect) {
+		/* a new server connection of an intercepted session (a
+		 * CONNECT inside is a plain tunnel) */
+		rc = tls_mitm_upstream(cl, cl->srv_sock);
+		if (rc != 0) {
+			http_close_server(hs);
+			return rc;
+		}
+	}
 	hs->sin.s = cl->srv_sock;
 	hs->srv_host = strdup(cl->req.host);
 	hs->srv_port = rq->t.port;
@@ -939,6 +952,7 @@ static int http_flush_pending(struct http_in *in, os_sock_t to, int timeout)
 static int http_tunnel(struct http_session *hs, struct http_req *rq)
 {
 	struct client *cl = hs->cl;
+	int intercepted = cl->intercepted;
 	int rc = http_connect(hs, rq);
 
 	if (rc != 0)
@@ -947,9 +961,10 @@ static int http_tunnel(struct http_session *hs, struct http_req *rq)
 			     sizeof(http_established) - 1, hs->to_short) != 0)
 		return PXE_HTTP_SEND_CLIENT;
 	rq->replied = 1;
-	if (cl->redirect != NULL) {
-		/* a local redirection: the parser taking the tunnel reads
-		 * the bytes that came with the CONNECT head first */
+	if (cl->redirect != NULL || tls_mitm_wanted(cl)) {
+		/* a local redirection or an interception: the parser or the
+		 * TLS handshake taking the tunnel reads the bytes that came
+		 * with the CONNECT head first */
 		if (hs->cin.len != 0 &&
 		    iolayer_unread(cl->cl_sock, http_in_data(&hs->cin),
 				   hs->cin.len) != 0)
@@ -959,7 +974,9 @@ static int http_tunnel(struct http_session *hs, struct http_req *rq)
 				      hs->to_short) != 0) {
 		return PXE_HTTP_SEND_SERVER;
 	}
-	return client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
+	rc = client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
+	/* intercepted (ssl_mitm): the requests inside made the records */
+	return !intercepted && cl->intercepted ? PXE_HTTP_NOREQ : rc;
 }
 
 /* ---- forwarding ------------------------------------------------------------ */
@@ -1653,13 +1670,12 @@ static int http_silent_end(int rc)
 	return rc == PXE_HTTP_NOREQ || rc == PXE_HTTP_IDLE;
 }
 
-int proto_http_handle(struct client *cl)
+/* The requests of one client connection. */
+static int http_run(struct http_session *hs)
 {
-	struct http_session *hs = http_session_new(cl);
+	struct client *cl = hs->cl;
 	int rc = 0;
 
-	if (hs == NULL)
-		return ERR_NOMEM;
 	for (;;) {
 		struct http_req rq;
 
@@ -1682,5 +1698,44 @@ int proto_http_handle(struct client *cl)
 			break;
 	}
 	http_session_free(hs);
+	return rc;
+}
+
+int proto_http_handle(struct client *cl)
+{
+	struct http_session *hs = http_session_new(cl);
+
+	if (hs == NULL)
+		return ERR_NOMEM;
+	return http_run(hs);
+}
+
+/* F-TLS-04: the decrypted stream of an intercepted CONNECT (tls.h
+ * tls_mitm_start wrapped both sockets).  The tunnel's server connection
+ * serves the requests for its host and port; every request is logged
+ * and checked like any other (absolute https:// URL in %T). */
+int proto_http_intercepted(struct client *cl)
+{
+	struct http_session *hs = http_session_new(cl);
+	char addr[64];
+	const char *host = cl->req.host;
+	int rc;
+
+	if (hs == NULL)
+		return ERR_NOMEM;
+	cl->intercepted = 1;
+	hs->mitm = 1;
+	if (host == NULL)
+		host = net_addr_str(&cl->req.addr, addr, sizeof(addr));
+	hs->srv_host = strdup(host);
+	hs->srv_port = cl->req.port;
+	hs->sin.s = cl->srv_sock;
+	if (hs->srv_host == NULL) {
+		http_session_free(hs);
+		return ERR_NOMEM;
+	}
+	rc = http_run(hs);
+	/* each request inside had its record */
+	cl->logged = 1;
 	return rc;
 }

@@ -30,6 +30,7 @@ enum tls_str {
 	TLS_CLIENT_CA_DIR, TLS_CLIENT_CA_STORE,
 	TLS_CLIENT_CIPHERSUITES, TLS_CLIENT_CIPHER_LIST,
 	TLS_CLIENT_SNI,
+	TLS_CERTCACHE,            /* ssl_certcache directory (ends in / or \) */
 	TLS_STR_COUNT
 };
 
@@ -44,7 +45,7 @@ enum tls_client_mode {
 
 /* The settings in force (cursor).  Strings are owned (malloc'd). */
 struct tls_settings {
-	int serv, cli;
+	int serv, cli, mitm;
 	int server_verify, client_verify;
 	int client_mode;
 	/* protocol versions as the library's numbers; 0 = library default */
@@ -60,7 +61,10 @@ struct tls_svc {
 	struct tls_settings set;
 	int serv_on;              /* ssl_serv with cert and key */
 	int cli_on;               /* ssl_cli */
+	int mitm_on;              /* ssl_mitm */
 	void *srv_ctx, *cli_ctx;  /* library contexts (tls_openssl.c) */
+	void *mitm;               /* interception state (tls_mitm_openssl.c):
+				     CA, keys, contexts, certificate cache */
 };
 
 /* ---- configuration (tls_conf.c) -------------------------------------- */
@@ -87,6 +91,18 @@ int tls_server_wrap(struct client *cl, os_sock_t s, int mode);
 /* The service's ssl_client_mode, or -1 without ssl_cli. */
 int tls_client_mode(const struct client *cl);
 
+/* ssl_mitm (F-TLS-04): 1 if the CONNECT-type request of cl, whose server
+ * connection is open, is to be intercepted (not inside an interception
+ * already). */
+int tls_mitm_wanted(const struct client *cl);
+/* TLS to the server (SNI = the requested name), a substitute certificate
+ * and TLS with the client on it.  Returns 0 (both sockets wrapped) or
+ * ERR_SSL_SERVER / ERR_SSL_CERT with the reason in %T. */
+int tls_mitm_start(struct client *cl);
+/* TLS to the server on a new connection s of an intercepted session
+ * (SNI = cl->req.host).  Returns 0 or ERR_SSL_SERVER. */
+int tls_mitm_upstream(struct client *cl, os_sock_t s);
+
 /* ---- the library backend (tls_openssl.c) ----------------------------- */
 /* Build a context from the settings; NULL with a reason in err. */
 void *tlsb_ctx_new(const struct tls_settings *s, int server, char *err,
@@ -96,5 +112,22 @@ void tlsb_ctx_free(void *ctx);
  * thread.  sni may be NULL.  Returns 0, or -1 with a reason in err. */
 int tlsb_wrap(void *ctx, int server, os_sock_t s, const char *sni,
 	      int timeout_ms, char *err, size_t errlen);
+
+
+/* ---- interception in the backend (tls_mitm_openssl.c) ----------------
+ * State built once per service: CA certificate and key, the key of the
+ * generated certificates, a client context for the servers, a server
+ * context for the clients and the certificate cache. */
+void *tlsb_mitm_new(const struct tls_settings *s, char *err, size_t errlen);
+void tlsb_mitm_free(void *m);
+/* Client handshake to the server on s (see tlsb_wrap). */
+int tlsb_mitm_connect(void *m, os_sock_t s, const char *sni,
+		      int timeout_ms, char *err, size_t errlen);
+/* The substitute for the certificate of the wrapped server socket srv,
+ * then the server handshake on cs with it; the client's first prelen
+ * bytes are pre (already read from cs), then cs.  Returns 0, -1 (no
+ * certificate: the reason in err) or -2 (the client handshake failed). */
+int tlsb_mitm_accept(void *m, os_sock_t srv, os_sock_t cs, const void *pre,
+		     size_t prelen, int timeout_ms, char *err, size_t errlen);
 
 #endif

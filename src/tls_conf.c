@@ -9,6 +9,7 @@
 #include "errcode.h"
 #include "iolayer.h"
 #include "service.h"
+#include "tls_certcache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,7 @@
 
 /* ---- the commands ------------------------------------------------------ */
 
-enum tls_cmd_kind { K_FLAG, K_STR, K_MODE, K_VERSION, K_ALPN, K_REFUSED,
-		    K_NOOP };
+enum tls_cmd_kind { K_FLAG, K_STR, K_MODE, K_VERSION, K_ALPN, K_CACHE };
 
 struct tls_cmd_row {
 	const char *name;
@@ -64,9 +64,9 @@ static const struct tls_cmd_row tls_rows[] = {
 	{ "ssl_server_min_proto_version", K_VERSION, TS_OFF(server_min), 0 },
 	{ "ssl_server_max_proto_version", K_VERSION, TS_OFF(server_max), 0 },
 	{ "ssl_client_alpn", K_ALPN, 0, 0 },
-	{ "ssl_mitm", K_REFUSED, 0, 0 },
-	{ "ssl_certcache", K_REFUSED, 0, 0 },
-	{ "ssl_nomitm", K_NOOP, 0, 0 },
+	{ "ssl_mitm", K_FLAG, TS_OFF(mitm), 1 },
+	{ "ssl_nomitm", K_FLAG, TS_OFF(mitm), 0 },
+	{ "ssl_certcache", K_CACHE, TLS_CERTCACHE, 0 },
 };
 
 static const struct tls_cmd_row *tls_row(const char *name)
@@ -186,9 +186,36 @@ static int tls_apply(struct conf_ctx *ctx, const struct tls_cmd_row *row,
 		return 0;
 	case K_ALPN:
 		return tls_set_alpn(ctx, t, argc, argv);
-	case K_REFUSED:
-	case K_NOOP:
-		break;
+	case K_CACHE:
+		if (!tls_certcache_dir_ok(argv[1])) {
+			conf_error(ctx, "ssl_certcache: '%s' must end with "
+				   "'/' or '\\'", argv[1]);
+			return 1;
+		}
+		free(t->str[row->field]);
+		t->str[row->field] = conf_strdup(ctx, argv[1]);
+		return t->str[row->field] == NULL;
+	}
+	return 0;
+}
+
+/* plugins.md 3.1: interception excludes TLS towards clients, and TLS
+ * towards servers cannot be switched on under it (code 2). */
+static int tls_exclusive(struct conf_ctx *ctx, const struct tls_cmd_row *row,
+			 const struct tls_settings *t)
+{
+	if (row->kind != K_FLAG || row->value != 1)
+		return 0;
+	if (row->field == TS_OFF(mitm) && t->serv) {
+		conf_error(ctx, "%s: not while ssl_serv is on (code 2)",
+			   row->name);
+		return 2;
+	}
+	if ((row->field == TS_OFF(serv) || row->field == TS_OFF(cli)) &&
+	    t->mitm) {
+		conf_error(ctx, "%s: not while ssl_mitm is on (code 2)",
+			   row->name);
+		return 2;
 	}
 	return 0;
 }
@@ -197,28 +224,20 @@ int tls_cmd(struct conf_ctx *ctx, int argc, char **argv)
 {
 	const struct tls_cmd_row *row = tls_row(argv[0]);
 	struct tls_settings *t;
+	int rc;
 
 	if (row == NULL)
 		return 1;
-	if (row->kind == K_REFUSED) {
-		if (ctx->mode == CONF_CHECK)
-			return 0;
-		conf_error(ctx, "%s: TLS interception (ssl_mitm, "
-			   "ssl_certcache) is not supported by this build",
-			   argv[0]);
-		return 1;
-	}
 	if (!tls_built_in() && ctx->mode == CONF_RUN) {
 		conf_error(ctx, "%s: this build has no TLS library (OpenSSL)",
 			   argv[0]);
 		return 1;
 	}
-	if (row->kind == K_NOOP)
-		return 0;
 	t = tls_cursor(ctx);
 	if (t == NULL)
 		return 1;
-	return tls_apply(ctx, row, t, argc, argv);
+	rc = tls_exclusive(ctx, row, t);
+	return rc != 0 ? rc : tls_apply(ctx, row, t, argc, argv);
 }
 
 /* ---- settings lifetime ------------------------------------------------- */
@@ -275,6 +294,7 @@ void tls_svc_free(struct tls_svc *t)
 		return;
 	tlsb_ctx_free(t->srv_ctx);
 	tlsb_ctx_free(t->cli_ctx);
+	tlsb_mitm_free(t->mitm);
 	tls_settings_clear(&t->set);
 	free(t);
 }
@@ -298,6 +318,13 @@ static int tls_svc_build(struct conf_ctx *ctx, struct tls_svc *t)
 			return 1;
 		}
 	}
+	if (t->mitm_on) {
+		t->mitm = tlsb_mitm_new(&t->set, err, sizeof(err));
+		if (t->mitm == NULL) {
+			conf_error(ctx, "ssl_mitm: %s", err);
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -307,7 +334,7 @@ int tls_svc_from_cursor(struct conf_ctx *ctx, struct tls_svc **out)
 	struct tls_svc *t;
 
 	*out = NULL;
-	if (cur == NULL || (!cur->serv && !cur->cli))
+	if (cur == NULL || (!cur->serv && !cur->cli && !cur->mitm))
 		return 0;
 	t = calloc(1, sizeof(*t));
 	if (t == NULL || tls_settings_copy(&t->set, cur) != 0) {
@@ -319,6 +346,14 @@ int tls_svc_from_cursor(struct conf_ctx *ctx, struct tls_svc **out)
 	t->serv_on = cur->serv && cur->str[TLS_SERVER_CERT] != NULL &&
 		     cur->str[TLS_SERVER_KEY] != NULL;
 	t->cli_on = cur->cli;
+	t->mitm_on = cur->mitm;
+	if (t->mitm_on && t->cli_on) {
+		/* ssl_cli came first (only the other order is refused):
+		 * the interception makes the TLS to servers itself */
+		conf_warning(ctx, "ssl_mitm: ssl_cli is off for this service "
+			     "(interception makes its own TLS to servers)");
+		t->cli_on = 0;
+	}
 	if (t->cli_on && cur->str[TLS_CLIENT_CERT] != NULL &&
 	    cur->str[TLS_CLIENT_KEY] == NULL) {
 		conf_warning(ctx, "ssl_cli: ssl_client_cert without "
@@ -330,7 +365,7 @@ int tls_svc_from_cursor(struct conf_ctx *ctx, struct tls_svc **out)
 		tls_svc_free(t);
 		return 1;
 	}
-	if (!t->serv_on && !t->cli_on) {
+	if (!t->serv_on && !t->cli_on && !t->mitm_on) {
 		tls_svc_free(t);
 		return 0;
 	}
@@ -387,6 +422,68 @@ int tls_server_wrap(struct client *cl, os_sock_t s, int mode)
 	return ERR_SSL_SERVER;
 }
 
+/* ---- interception (F-TLS-04) ---------------------------------------------- */
+
+int tls_mitm_wanted(const struct client *cl)
+{
+	const struct tls_svc *t = cl->conf->tls;
+
+	return t != NULL && t->mitm != NULL && !cl->intercepted &&
+	       cl->srv_sock != OS_BADSOCK &&
+	       (cl->req.command & (OP_CONNECT | OP_HTTP_CONNECT)) != 0;
+}
+
+int tls_mitm_upstream(struct client *cl, os_sock_t s)
+{
+	const struct tls_svc *t = cl->conf->tls;
+	char err[256], text[320];
+
+	if (iolayer_find(s) != NULL)
+		snprintf(err, sizeof(err), "TLS inside TLS is not supported");
+	else if (tlsb_mitm_connect(t->mitm, s, cl->req.host,
+				   svc_timeout_ms(cl->gen, TO_CONNECT), err,
+				   sizeof(err)) == 0)
+		return 0;
+	snprintf(text, sizeof(text), "SSL handshake to server failed: %s",
+		 err);
+	client_set_text(cl, text);
+	return ERR_SSL_SERVER;
+}
+
+int tls_mitm_start(struct client *cl)
+{
+	const struct tls_svc *t = cl->conf->tls;
+	char err[256], text[320];
+	void *pre = NULL;
+	size_t prelen = 0;
+	int rc = tls_mitm_upstream(cl, cl->srv_sock);
+
+	if (rc != 0)
+		return rc;
+	/* bytes that came with the CONNECT head start the client's
+	 * handshake (proto_http gives them back to the socket) */
+	if (iolayer_unread_take(cl->cl_sock, &pre, &prelen) != 0) {
+		snprintf(text, sizeof(text), "Handshake to client failed: "
+			 "TLS inside TLS is not supported");
+		client_set_text(cl, text);
+		return ERR_SSL_CERT;
+	}
+	rc = tlsb_mitm_accept(t->mitm, cl->srv_sock, cl->cl_sock, pre, prelen,
+			      svc_timeout_ms(cl->gen, TO_CONNECT), err,
+			      sizeof(err));
+	free(pre);
+	if (rc == 0)
+		return 0;
+	if (rc == -2) {
+		snprintf(text, sizeof(text), "Handshake to client failed: %s",
+			 err);
+		client_set_text(cl, text);
+	} else {
+		client_set_text(cl, err);
+	}
+	return ERR_SSL_CERT;
+}
+
 /* ---- builds without a TLS library ------------------------------------ */
 #ifdef HAVE_OPENSSL
 int tls_built_in(void)
@@ -414,6 +511,35 @@ void tlsb_ctx_free(void *ctx)
 int tlsb_wrap(void *ctx, int server, os_sock_t s, const char *sni,
 	      int timeout_ms, char *err, size_t errlen)
 {
+	snprintf(err, errlen, "this build has no TLS library (OpenSSL)");
+	return -1;
+}
+
+void *tlsb_mitm_new(const struct tls_settings *s, char *err, size_t errlen)
+{
+	(void)s;
+	snprintf(err, errlen, "this build has no TLS library (OpenSSL)");
+	return NULL;
+}
+
+void tlsb_mitm_free(void *m)
+{
+	(void)m;
+}
+
+int tlsb_mitm_connect(void *m, os_sock_t s, const char *sni,
+		      int timeout_ms, char *err, size_t errlen)
+{
+	(void)m; (void)s; (void)sni; (void)timeout_ms;
+	snprintf(err, errlen, "this build has no TLS library (OpenSSL)");
+	return -1;
+}
+
+int tlsb_mitm_accept(void *m, os_sock_t srv, os_sock_t cs, const void *pre,
+		     size_t prelen, int timeout_ms, char *err, size_t errlen)
+{
+	(void)m; (void)srv; (void)cs; (void)pre; (void)prelen;
+	(void)timeout_ms;
 	snprintf(err, errlen, "this build has no TLS library (OpenSSL)");
 	return -1;
 }

@@ -8,6 +8,7 @@
  * so a later connection on the same worker never reports an old error.
  */
 #include "tls.h"
+#include "tls_openssl.h"
 #include "iolayer.h"
 
 #include <limits.h>
@@ -19,8 +20,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-/* "what: library text" into err, then clear the queue. */
-static void tlso_error(char *err, size_t n, const char *what)
+void tlso_error(char *err, size_t n, const char *what)
 {
 	unsigned long e = ERR_peek_last_error();
 	char lib[256];
@@ -159,6 +159,8 @@ void *tlsb_ctx_new(const struct tls_settings *s, int server, char *err,
 #ifdef OPENSSL_INIT_NO_ATEXIT
 	OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, NULL);
 #endif
+	/* reused threads free their library state before the exit */
+	os_thread_set_exit_hook(OPENSSL_thread_stop);
 	c = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 	if (c == NULL) {
 		tlso_error(err, errlen, what);
@@ -320,6 +322,27 @@ static int tlso_handshake(SSL *ssl, int server, os_sock_t s, int timeout_ms,
 	}
 }
 
+int tlso_wrap_ssl(SSL *ssl, int server, os_sock_t s, int timeout_ms,
+		  char *err, size_t errlen)
+{
+	if (tlso_handshake(ssl, server, s, timeout_ms, err, errlen) != 0) {
+		SSL_free(ssl);
+		return -1;
+	}
+	if (iolayer_bind(s, &tlso_ops, ssl) != 0) {
+		snprintf(err, errlen, "too many TLS layers on one thread");
+		return -1;
+	}
+	return 0;
+}
+
+SSL *tlso_layer_ssl(os_sock_t s)
+{
+	const struct iolayer *io = iolayer_find(s);
+
+	return io != NULL && io->ops == &tlso_ops ? io->ctx : NULL;
+}
+
 int tlsb_wrap(void *ctx, int server, os_sock_t s, const char *sni,
 	      int timeout_ms, char *err, size_t errlen)
 {
@@ -346,13 +369,5 @@ int tlsb_wrap(void *ctx, int server, os_sock_t s, const char *sni,
 			return -1;
 		}
 	}
-	if (tlso_handshake(ssl, server, s, timeout_ms, err, errlen) != 0) {
-		SSL_free(ssl);
-		return -1;
-	}
-	if (iolayer_bind(s, &tlso_ops, ssl) != 0) {
-		snprintf(err, errlen, "too many TLS layers on one thread");
-		return -1;
-	}
-	return 0;
+	return tlso_wrap_ssl(ssl, server, s, timeout_ms, err, errlen);
 }

@@ -41,6 +41,7 @@ for src in src/*.c; do
 	[ "$src" = src/os_posix.c ] && continue
 	# built only with OpenSSL (HAVE_OPENSSL), which this cross build lacks
 	[ "$src" = src/tls_openssl.c ] && continue
+	[ "$src" = src/tls_mitm_openssl.c ] && continue
 	# built only with unixODBC (HAVE_ODBC): `log &DSN`
 	[ "$src" = src/log_odbc.c ] && continue
 	srcs+=("$src")

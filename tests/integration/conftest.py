@@ -43,7 +43,7 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:",
                      "LeakSanitizer")
 
 DAEMON_ENV = {
-    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0",
     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
 }
 

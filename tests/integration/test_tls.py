@@ -555,17 +555,6 @@ def test_mode3_plain_parent_fails_8011(proxy, tmp_path, origin):
 # configuration
 # --------------------------------------------------------------------------
 
-def test_mitm_refused_at_start_accepted_by_check(run3proxy, cfgfile):
-    """F-TLS-04 is not in this build: ssl_mitm / ssl_certcache pass
-    --check and stop a real start with file:line."""
-    cfg = cfgfile("ssl_certcache /tmp/x/\nssl_mitm\nproxy -p%d\n"
-                  % free_port())
-    assert run3proxy(["--check", cfg]).rc == 0
-    r = run3proxy([cfg])
-    assert r.rc != 0
-    assert "px.cfg:1: ssl_certcache: TLS interception" in r.err
-
-
 def test_bad_settings_stop_start(run3proxy, cfgfile, tmp_path):
     """F-TLS-05: bad values are file:line errors at start."""
     for text, msg in (

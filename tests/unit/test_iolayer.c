@@ -317,6 +317,46 @@ static void test_unread_plain(void **state)
 	close(fds[1]);
 }
 
+/* iolayer_unread_take (ssl_mitm, F-TLS-04): the bytes not read yet come
+ * back and the socket is plain again; nothing bound gives 0 bytes; a
+ * prefix over another layer is refused and stays. */
+static void test_unread_take(void **state)
+{
+	int fds[2], shut = 0, frees = 0;
+	void *data = (void *)1;
+	size_t len = 99;
+	char buf[8];
+
+	(void)state;
+	tcp_pair(fds);
+	assert_int_equal(iolayer_unread_take(fds[0], &data, &len), 0);
+	assert_null(data);
+	assert_int_equal(len, 0);
+	assert_int_equal(iolayer_unread(fds[0], "hello", 5), 0);
+	assert_int_equal(sockio_read_exact(fds[0], buf, 2, TIMEOUT_MS), 2);
+	assert_int_equal(iolayer_unread_take(fds[0], &data, &len), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(data, "llo", 3);
+	free(data);
+	assert_int_equal(iolayer_count(), 0);
+	/* all read: nothing comes back, the layer still goes */
+	assert_int_equal(iolayer_unread(fds[0], "x", 1), 0);
+	assert_int_equal(sockio_read_exact(fds[0], buf, 1, TIMEOUT_MS), 1);
+	assert_int_equal(iolayer_unread_take(fds[0], &data, &len), 0);
+	assert_null(data);
+	assert_int_equal(len, 0);
+	assert_int_equal(iolayer_count(), 0);
+	/* over another layer */
+	assert_int_equal(xor_bind(fds[0], &shut, &frees), 0);
+	assert_int_equal(iolayer_unread_take(fds[0], &data, &len), -1);
+	assert_int_equal(iolayer_unread(fds[0], "abc", 3), 0);
+	assert_int_equal(iolayer_unread_take(fds[0], &data, &len), -1);
+	assert_int_equal(iolayer_count(), 1);
+	iolayer_close(fds[0]);
+	assert_int_equal(frees, 1);
+	close(fds[1]);
+}
+
 /* Over a layer (TLS in real use): the saved bytes come first, then the
  * layer's; writes and shutdown still go through the layer, which is
  * freed once, with the socket. */
@@ -468,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_sockio_uses_layer),
 		cmocka_unit_test(test_unread_plain),
 		cmocka_unit_test(test_unread_over_layer),
+		cmocka_unit_test(test_unread_take),
 		cmocka_unit_test(test_relay_wrapped_side_no_splice),
 	};
 

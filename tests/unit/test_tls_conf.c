@@ -132,21 +132,86 @@ static void test_bad_values(void **state)
 	}
 }
 
-/* Interception stays out: --check accepts it, a start refuses it. */
-static void test_mitm_refused_at_start(void **state)
+/* F-TLS-04: ssl_mitm / ssl_nomitm and ssl_certcache are captured per
+ * service; no library state in --check. */
+static void test_mitm_snapshot(void **state)
 {
 	char *msgs = NULL;
 	int nerr = -1;
-	struct conf_gen *g = load("ssl_mitm\n", CONF_CHECK, &nerr, &msgs);
+	struct conf_gen *g = load("ssl_certcache /c/\nssl_mitm\nproxy -p1\n"
+				  "ssl_nomitm\nproxy -p2\n"
+				  "ssl_certcache c:\\x\\\nssl_mitm\nsocks -p3\n",
+				  CONF_CHECK, &nerr, &msgs);
+	const struct tls_svc *t;
 
 	(void)state;
 	assert_int_equal(nerr, 0);
+	assert_int_equal(g->nsvcs, 3);
+	t = g->svcs[0]->tls;
+	assert_non_null(t);
+	assert_true(t->mitm_on);
+	assert_false(t->serv_on);
+	assert_false(t->cli_on);
+	assert_null(t->mitm);
+	assert_string_equal(t->set.str[TLS_CERTCACHE], "/c/");
+	assert_null(g->svcs[1]->tls);
+	t = g->svcs[2]->tls;
+	assert_true(t->mitm_on);
+	assert_string_equal(t->set.str[TLS_CERTCACHE], "c:\\x\\");
 	conf_gen_unref(g);
 	free(msgs);
-	msgs = NULL;
-	g = load("ssl_mitm\n", CONF_RUN, &nerr, &msgs);
-	assert_null(g);
-	assert_non_null(strstr(msgs, "t.cfg:1: ssl_mitm: TLS interception"));
+}
+
+/* plugins.md 3.1: ssl_mitm excludes ssl_serv; ssl_serv and ssl_cli are
+ * refused under ssl_mitm (code 2, file:line message); ssl_certcache
+ * needs a trailing separator. */
+static void test_mitm_exclusions(void **state)
+{
+	static const struct { const char *cfg, *msg; } cases[] = {
+		{ "ssl_serv\nssl_mitm\n",
+		  "t.cfg:2: ssl_mitm: not while ssl_serv is on" },
+		{ "ssl_mitm\nssl_serv\n",
+		  "t.cfg:2: ssl_serv: not while ssl_mitm is on" },
+		{ "ssl_mitm\nssl_server\n",
+		  "t.cfg:2: ssl_server: not while ssl_mitm is on" },
+		{ "ssl_mitm\nssl_cli\n",
+		  "t.cfg:2: ssl_cli: not while ssl_mitm is on" },
+		{ "ssl_certcache /tmp\n",
+		  "t.cfg:1: ssl_certcache: '/tmp' must end with" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *msgs = NULL;
+		int nerr = 0;
+		struct conf_gen *g = load(cases[i].cfg, CONF_CHECK, &nerr,
+					  &msgs);
+
+		assert_null(g);
+		assert_int_equal(nerr, 1);
+		assert_non_null(strstr(msgs, cases[i].msg));
+		free(msgs);
+	}
+}
+
+/* ssl_mitm after ssl_noserv, and ssl_cli before ssl_mitm, are allowed;
+ * a service with both intercepts and warns that ssl_cli is off. */
+static void test_mitm_allowed_orders(void **state)
+{
+	char *msgs = NULL;
+	int nerr = -1;
+	struct conf_gen *g = load("ssl_serv\nssl_noserv\nssl_cli\nssl_mitm\n"
+				  "proxy -p1\nssl_nomitm\nssl_serv\n",
+				  CONF_CHECK, &nerr, &msgs);
+
+	(void)state;
+	assert_int_equal(nerr, 0);
+	assert_non_null(g);
+	assert_true(g->svcs[0]->tls->mitm_on);
+	assert_false(g->svcs[0]->tls->cli_on);
+	assert_non_null(strstr(msgs, "t.cfg:5: warning"));
+	conf_gen_unref(g);
 	free(msgs);
 }
 
@@ -176,7 +241,9 @@ int main(void)
 		cmocka_unit_test(test_snapshot_per_service),
 		cmocka_unit_test(test_serv_needs_cert_and_key),
 		cmocka_unit_test(test_bad_values),
-		cmocka_unit_test(test_mitm_refused_at_start),
+		cmocka_unit_test(test_mitm_snapshot),
+		cmocka_unit_test(test_mitm_exclusions),
+		cmocka_unit_test(test_mitm_allowed_orders),
 		cmocka_unit_test(test_no_library_refused),
 	};
 
