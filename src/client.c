@@ -11,6 +11,7 @@
 #include "connback.h"
 #include "counter.h"
 #include "errcode.h"
+#include "filter.h"
 #include "iolayer.h"
 #include "limit.h"
 #include "log.h"
@@ -91,6 +92,9 @@ void client_main(void *arg)
 	/* listed once cl_peer is final: the listing reads it unlocked */
 	service_client_add(cl->svc, cl);
 	/* ssl_serv: the service protocol runs inside TLS (F-TLS) */
+	/* filters' client hooks (plugins.md 2.1), once the peer is final */
+	if (rc == 0 && cl->conf->filters != NULL)
+		rc = filter_conn_open(cl);
 	if (rc == 0)
 		rc = tls_client_accept(cl);
 	if (rc == 0)
@@ -186,6 +190,7 @@ void client_finish(struct client *cl, int err)
 	if (cl->listed)
 		service_client_remove(svc, cl);
 	free(cl->shown);
+	filter_conn_free(cl->filt);
 	limit_client_release(cl);
 	/* wrapped sides drop their layer (iolayer.h) with the socket */
 	iolayer_close(cl->srv_sock);
@@ -367,5 +372,11 @@ int client_relay_pair(struct client *cl, os_sock_t cs, os_sock_t ss,
 		o.dump_arg = cl;
 	}
 	limit_relay_setup(cl, &o);
+	/* data filters see every chunk: the copy path, no splice */
+	if (filter_conn_hooks(cl->filt) & FILTER_DATA_HOOKS) {
+		o.splice = 0;
+		o.filter = filter_relay_chunk;
+		o.filter_arg = cl;
+	}
 	return relay_tcp(cs, ss, NULL, 0, NULL, 0, &o, &cl->stats);
 }

@@ -21,6 +21,7 @@
 #include "ftp_client.h"
 #include "ftp_data.h"
 #include "http_body.h"
+#include "filter.h"
 #include "http_parse.h"
 #include "iolayer.h"
 #include "limit.h"
@@ -47,6 +48,7 @@ enum {
 	PXE_HTTP_BAD_CONNECT = 514,
 	PXE_HTTP_BAD_URL = 515,
 	PXE_HTTP_HEADERS = 516,        /* too large or malformed */
+	PXE_HTTP_FILTER = 517,         /* a filter rejected the request */
 	PXE_HTTP_SEND_SERVER = 518,
 	PXE_HTTP_SELF = 519,
 	PXE_HTTP_SEND_CLIENT = 521,
@@ -82,6 +84,8 @@ struct http_session {
 	struct http_head req;          /* parsed heads (large: heap only) */
 	struct http_head resp;
 	struct relay_opts pace;        /* limits of the request's bodies */
+	int clen_own;                  /* the head being built gets its
+					  Content-Length from the filters */
 };
 
 struct http_req {
@@ -103,6 +107,11 @@ struct http_req {
 	int unread;                    /* client bytes may be left unread */
 	int status;                    /* error status chosen, 0 = by code */
 	int keep;                      /* go on with the next request */
+	/* the request body, read whole for the data filters (F-PCRE-04):
+	 * sent instead of copying, with its own Content-Length */
+	char *fbody_raw;
+	struct filter_buf fbody;
+	int fbody_own;
 };
 
 int proto_http_handle(struct client *cl);
@@ -197,6 +206,8 @@ static void http_wipe_free(char *s)
 
 static void http_req_clear(struct http_req *rq)
 {
+	filter_buf_release(&rq->fbody);
+	free(rq->fbody_raw);
 	http_wipe_free(rq->userinfo);
 	free(rq->path);
 	rq->userinfo = rq->path = NULL;
@@ -227,6 +238,8 @@ static const struct http_errpage http_errpages[] = {
 	{ 502, "Bad Gateway", NULL, "Host not found or connection failed." },
 	{ 503, "Service Unavailable", NULL,
 	  "You have exceeded your limits." },
+	{ 503, "Service Unavailable", NULL,
+	  "Your request violates configured policy." },
 	{ 504, "Gateway Timeout", NULL, "The server did not answer in time." },
 };
 
@@ -249,6 +262,7 @@ static int http_err_status(const struct http_session *hs,
 	switch (code) {
 	case ERR_LIMIT:
 	case PXE_HTTP_SELF:
+	case PXE_HTTP_FILTER:
 		return 503;
 	case ERR_ACL_DENY:
 		return 403;
@@ -315,6 +329,8 @@ static void http_error_reply(struct http_session *hs, struct http_req *rq,
 		text = http_errpages[2].text;
 	if (code == PXE_HTTP_SELF)
 		text = "Recursion detected.";
+	if (code == PXE_HTTP_FILTER)
+		text = http_errpages[10].text;
 	if (detail) {
 		/* a server's words, kept plain: no markup gets through */
 		snprintf(safe, sizeof(safe), "%s", detail);
@@ -753,8 +769,10 @@ static int http_req_field_dropped(const struct http_session *hs,
 		       http_str_ieq((struct http_str){ f->value.p, 5 }, "Basic");
 	if (http_str_ieq(f->name, "Authorization"))
 		return rq->o_user != NULL;
-	if (http_str_ieq(f->name, "Content-Length") ||
-	    http_str_ieq(f->name, "Transfer-Encoding") || f->name.n >= sizeof(name))
+	if (http_str_ieq(f->name, "Content-Length"))
+		return rq->fbody_own;
+	if (http_str_ieq(f->name, "Transfer-Encoding") ||
+	    f->name.n >= sizeof(name))
 		return 0;
 	/* fields named in Connection are hop-by-hop (RFC 9110 7.6.1) */
 	memcpy(name, f->name.p, f->name.n);
@@ -971,6 +989,110 @@ static int http_tunnel(struct http_session *hs, struct http_req *rq)
 	return client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
 }
 
+/* ---- filters (plugins.md 2.1, 4.2; limits.md 9) ----------------------------- */
+
+/* Run hook h over the head in fwd; a changed head replaces it. */
+static int http_filter_head(struct http_session *hs, enum filter_hook h)
+{
+	struct http_buf *b = &hs->fwd;
+	struct filter_buf fb;
+	int rc;
+
+	if (hs->cl->filt == NULL)
+		return 0;
+	filter_buf_init(&fb, b->p, b->len);
+	rc = filter_run(hs->cl, h, &fb);
+	if (rc != FILTER_REJECT && fb.owned != NULL) {
+		http_buf_reset(b);
+		http_buf_add(b, fb.data, fb.len);
+	}
+	filter_buf_release(&fb);
+	if (rc == FILTER_REJECT)
+		return PXE_HTTP_FILTER;
+	return b->overflow ? PXE_HTTP_HEADERS : 0;
+}
+
+/* A body is read whole for the data filters when its length is declared
+ * and within filtermaxsize (0: any); others are relayed as they come. */
+static int http_filter_body_wanted(const struct http_session *hs,
+				   const struct http_framing *f,
+				   enum filter_hook h)
+{
+	uint64_t max = hs->cl->gen->filtermaxsize;
+
+	return (filter_conn_hooks(hs->cl->filt) & FILTER_HOOK_BIT(h)) &&
+	       f->kind == HTTP_BODY_LENGTH && (max == 0 || f->length <= max);
+}
+
+/* Read a declared body of n bytes from in into a new block. */
+static int http_body_slurp(struct http_in *in, uint64_t n, int timeout_ms,
+			   int in_err, char **out)
+{
+	size_t got = 0, take;
+	char *p;
+	int rc;
+
+	if (n >= SIZE_MAX)
+		return PXE_HTTP_NOMEM;
+	p = malloc((size_t)n + 1);
+	if (p == NULL)
+		return PXE_HTTP_NOMEM;
+	while (got < n) {
+		if (in->len == 0) {
+			rc = http_in_fill(in, timeout_ms);
+			if (rc > 0)
+				continue;
+			free(p);
+			return rc == SOCKIO_TIMEOUT ? ERR_RELAY_TIMEOUT : in_err;
+		}
+		take = in->len < n - got ? in->len : (size_t)(n - got);
+		memcpy(p + got, http_in_data(in), take);
+		http_in_consume(in, take);
+		got += take;
+	}
+	*out = p;
+	return 0;
+}
+
+/* The head in b was built without Content-Length: add the filtered
+ * body's before the blank line. */
+static void http_head_set_length(struct http_buf *b, size_t n)
+{
+	if (b->len >= 2)
+		b->len -= 2;
+	http_buf_addf(b, "Content-Length: %zu\r\n\r\n", n);
+}
+
+/* The request body through the clidata filters, once per request (the
+ * retry of a request never has a body). */
+static int http_filter_req_body(struct http_session *hs, struct http_req *rq)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	int rc;
+
+	if (rq->fbody_raw == NULL) {
+		/* the client waits for this before sending the body */
+		if (rq->expect && rq->vminor == 1 &&
+		    sockio_write_all(hs->cl->cl_sock, cont, sizeof(cont) - 1,
+				     hs->to_short) != 0)
+			return PXE_HTTP_SEND_CLIENT;
+		rq->expect = 0;
+		rc = http_body_slurp(&hs->cin, rq->body.length, hs->to_body,
+				     ERR_RELAY_CLIENT, &rq->fbody_raw);
+		if (rc != 0) {
+			rq->unread = 1;
+			return rc;
+		}
+		filter_buf_init(&rq->fbody, rq->fbody_raw,
+				(size_t)rq->body.length);
+		if (filter_run(hs->cl, FH_DATA_CLI, &rq->fbody) ==
+		    FILTER_REJECT)
+			return PXE_HTTP_FILTER;
+	}
+	http_head_set_length(&hs->fwd, rq->fbody.len);
+	return hs->fwd.overflow ? PXE_HTTP_HEADERS : 0;
+}
+
 /* ---- forwarding ------------------------------------------------------------ */
 
 static int http_send_request(struct http_session *hs, struct http_req *rq)
@@ -982,12 +1104,20 @@ static int http_send_request(struct http_session *hs, struct http_req *rq)
 	};
 	int rc;
 
+	if (rq->fbody_own && (rc = http_filter_req_body(hs, rq)) != 0)
+		return rc;
+	rc = http_filter_head(hs, FH_HEADER_CLI);
+	if (rc != 0)
+		return rc;
 	hs->out.s = hs->cl->srv_sock;
 	hs->out.timeout_ms = hs->to_body;
 	http_out_discard(&hs->out);
 	rc = http_out_put(&hs->out, hs->fwd.p, hs->fwd.len);
 	if (rc != 0)
 		return PXE_HTTP_SEND_SERVER;
+	if (rq->fbody_own)
+		return http_out_put(&hs->out, rq->fbody.data, rq->fbody.len) ||
+		       http_out_flush(&hs->out) ? PXE_HTTP_SEND_SERVER : 0;
 	if (rq->expect && rq->vminor == 1 && rq->body.kind != HTTP_BODY_NONE) {
 		if (http_out_flush(&hs->out) != 0)
 			return PXE_HTTP_SEND_SERVER;
@@ -1043,7 +1173,8 @@ static int http_resp_field_dropped(const struct http_session *hs,
 	if (http_str_ieq(fl->name, "Transfer-Encoding"))
 		return dechunk;
 	if (http_str_ieq(fl->name, "Content-Length"))
-		return f->kind == HTTP_BODY_CHUNKED || dechunk;
+		return f->kind == HTTP_BODY_CHUNKED || dechunk ||
+		       hs->clen_own;
 	if (hs->sc->transparent)
 		return 0;
 	if (http_str_ieq(fl->name, "Connection") ||
@@ -1058,10 +1189,10 @@ static int http_resp_field_dropped(const struct http_session *hs,
 	return http_fields_list(h, "Connection", name);
 }
 
-/* Queue the response head for the client in out. */
-static int http_put_response_head(struct http_session *hs,
-				  struct http_req *rq,
-				  const struct http_framing *f, int dechunk)
+/* Build the response head for the client in fwd. */
+static int http_build_response_head(struct http_session *hs,
+				    struct http_req *rq,
+				    const struct http_framing *f, int dechunk)
 {
 	const struct http_head *h = &hs->resp;
 	const char *line = http_in_data(&hs->sin);
@@ -1094,12 +1225,31 @@ static int http_put_response_head(struct http_session *hs,
 					  : "Connection: close\r\n");
 	}
 	http_buf_adds(b, "\r\n");
-	if (b->overflow)
-		return PXE_HTTP_HEADERS;
+	return b->overflow ? PXE_HTTP_HEADERS : 0;
+}
+
+/* Queue the head in fwd for the client, through the srvheader filters. */
+static int http_send_response_head(struct http_session *hs)
+{
+	struct http_buf *b = &hs->fwd;
+	int rc = http_filter_head(hs, FH_HEADER_SRV);
+
+	if (rc != 0)
+		return rc;
 	hs->out.s = hs->cl->cl_sock;
 	hs->out.timeout_ms = hs->to_short;
 	http_out_discard(&hs->out);
 	return http_out_put(&hs->out, b->p, b->len) ? PXE_HTTP_SEND_CLIENT : 0;
+}
+
+/* Queue the response head for the client in out. */
+static int http_put_response_head(struct http_session *hs,
+				  struct http_req *rq,
+				  const struct http_framing *f, int dechunk)
+{
+	int rc = http_build_response_head(hs, rq, f, dechunk);
+
+	return rc != 0 ? rc : http_send_response_head(hs);
 }
 
 /* 101 Switching Protocols after an Upgrade request: pass the head
@@ -1170,6 +1320,48 @@ static int http_relay_body(struct http_session *hs, struct http_req *rq,
 			      hs->to_body, &errs, NULL);
 }
 
+/* A declared response body through the srvdata filters: read whole,
+ * filtered, and sent with its new length. */
+static int http_filtered_response(struct http_session *hs,
+				  struct http_req *rq,
+				  const struct http_framing *f, size_t headlen,
+				  int srv_keep)
+{
+	struct filter_buf fb;
+	char *raw = NULL;
+	int rc;
+
+	hs->clen_own = 1;
+	rc = http_build_response_head(hs, rq, f, 0);
+	hs->clen_own = 0;
+	http_in_consume(&hs->sin, headlen);
+	if (rc == 0)
+		rc = http_body_slurp(&hs->sin, f->length, hs->to_body,
+				     ERR_RELAY_SERVER, &raw);
+	if (rc == 0) {
+		filter_buf_init(&fb, raw, (size_t)f->length);
+		if (filter_run(hs->cl, FH_DATA_SRV, &fb) == FILTER_REJECT) {
+			rc = PXE_HTTP_FILTER;
+		} else {
+			http_head_set_length(&hs->fwd, fb.len);
+			rc = hs->fwd.overflow ? PXE_HTTP_HEADERS
+					      : http_send_response_head(hs);
+		}
+		if (rc == 0) {
+			rq->replied = 1;
+			hs->out.timeout_ms = hs->to_body;
+			if (http_out_put(&hs->out, fb.data, fb.len) != 0 ||
+			    http_out_flush(&hs->out) != 0)
+				rc = PXE_HTTP_SEND_CLIENT;
+		}
+		filter_buf_release(&fb);
+	}
+	free(raw);
+	if (rc != 0 || !srv_keep || hs->sin.len > 0)
+		http_close_server(hs);
+	return rc;
+}
+
 static int http_relay_response(struct http_session *hs, struct http_req *rq)
 {
 	struct http_framing f;
@@ -1193,6 +1385,8 @@ static int http_relay_response(struct http_session *hs, struct http_req *rq)
 	dechunk = f.kind == HTTP_BODY_CHUNKED && rq->vminor == 0;
 	srv_keep = http_server_persist(&hs->resp, &f);
 	rq->keep = rq->persist && f.kind != HTTP_BODY_CLOSE && !dechunk;
+	if (http_filter_body_wanted(hs, &f, FH_DATA_SRV))
+		return http_filtered_response(hs, rq, &f, headlen, srv_keep);
 	rc = http_put_response_head(hs, rq, &f, dechunk);
 	if (rc != 0)
 		return rc;
@@ -1223,6 +1417,7 @@ static int http_forward(struct http_session *hs, struct http_req *rq)
 {
 	int attempt, rc = 0;
 
+	rq->fbody_own = http_filter_body_wanted(hs, &rq->body, FH_DATA_CLI);
 	http_build_request(hs, rq);
 	if (hs->fwd.overflow)
 		return PXE_HTTP_HEADERS;
@@ -1646,6 +1841,10 @@ static int http_serve_one(struct http_session *hs, struct http_req *rq)
 	rc = http_authorize(hs);
 	if (rc != 0)
 		return rc;
+	/* plugins.md 4.2: the request filters see the logged line */
+	if (cl->filt != NULL && cl->text != NULL &&
+	    filter_run_text(cl, FH_REQUEST, &cl->text) == FILTER_REJECT)
+		return PXE_HTTP_FILTER;
 	if (rq->connect)
 		return http_tunnel(hs, rq);
 	rc = http_precheck_body(hs, rq);

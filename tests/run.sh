@@ -18,7 +18,7 @@ packages=(build-essential cmake pkg-config libcmocka-dev python3-pytest
 	curl wget openssl proxychains4 python3-pyftpdlib python3-aiosmtpd bind9-dnsutils
 	procps
 	dante-server tinyproxy microsocks
-	unixodbc-dev odbcinst libsqliteodbc sqlite3 libpam0g-dev)
+	unixodbc-dev odbcinst libsqliteodbc sqlite3 libpam0g-dev libpcre2-dev)
 
 install_packages() {
 	local missing=()
