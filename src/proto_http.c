@@ -1058,9 +1058,19 @@ static int http_body_slurp(struct http_in *in, uint64_t n, int timeout_ms,
  * body's before the blank line. */
 static void http_head_set_length(struct http_buf *b, size_t n)
 {
+	char digits[24], *p = digits + sizeof(digits);
+
+	/* by hand: %zu is not in every printf the project builds with */
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
 	if (b->len >= 2)
 		b->len -= 2;
-	http_buf_addf(b, "Content-Length: %zu\r\n\r\n", n);
+	http_buf_adds(b, "Content-Length: ");
+	http_buf_adds(b, p);
+	http_buf_adds(b, "\r\n\r\n");
 }
 
 /* The request body through the clidata filters, once per request (the
