@@ -1054,6 +1054,27 @@ static int http_body_slurp(struct http_in *in, uint64_t n, int timeout_ms,
 	return 0;
 }
 
+/* http_in.filter: bodies without a declared length pass the data
+ * filters piece by piece; a rejection is the request's 517. */
+static int http_filter_piece(void *arg, int dir, const char *in, size_t n,
+			     const char **out, size_t *outlen)
+{
+	int rc = filter_relay_chunk(arg, dir, in, n, out, outlen);
+
+	return rc == ERR_FILTER ? PXE_HTTP_FILTER : rc;
+}
+
+/* Set (or clear, h == FH_COUNT) the piece filter of side in. */
+static void http_filter_pieces(struct http_session *hs, struct http_in *in,
+			       enum filter_hook h)
+{
+	int on = h != FH_COUNT &&
+		 (filter_conn_hooks(hs->cl->filt) & FILTER_HOOK_BIT(h));
+
+	in->filter = on ? http_filter_piece : NULL;
+	in->filter_arg = on ? hs->cl : NULL;
+}
+
 /* The head in b was built without Content-Length: add the filtered
  * body's before the blank line. */
 static void http_head_set_length(struct http_buf *b, size_t n)
@@ -1135,8 +1156,10 @@ static int http_send_request(struct http_session *hs, struct http_req *rq)
 				     hs->to_short) != 0)
 			return PXE_HTTP_SEND_CLIENT;
 	}
+	http_filter_pieces(hs, &hs->cin, FH_DATA_CLI);
 	rc = http_body_copy(&hs->cin, &hs->out, &rq->body, HTTP_CHUNKS_KEEP,
 			    hs->to_body, &errs, NULL);
+	http_filter_pieces(hs, &hs->cin, FH_COUNT);
 	if (rc != 0)
 		rq->unread = 1;
 	return rc;
@@ -1323,11 +1346,15 @@ static int http_relay_body(struct http_session *hs, struct http_req *rq,
 		ERR_RELAY_SERVER, PXE_HTTP_SEND_CLIENT, PXE_HTTP_CHUNK_SERVER,
 		PXE_HTTP_CHUNK_SERVER_BIG, ERR_RELAY_TIMEOUT
 	};
+	int rc;
 
 	hs->out.timeout_ms = hs->to_body;
-	return http_body_copy(&hs->sin, &hs->out, f,
-			      dechunk ? HTTP_CHUNKS_DECODE : HTTP_CHUNKS_KEEP,
-			      hs->to_body, &errs, NULL);
+	http_filter_pieces(hs, &hs->sin, FH_DATA_SRV);
+	rc = http_body_copy(&hs->sin, &hs->out, f,
+			    dechunk ? HTTP_CHUNKS_DECODE : HTTP_CHUNKS_KEEP,
+			    hs->to_body, &errs, NULL);
+	http_filter_pieces(hs, &hs->sin, FH_COUNT);
+	return rc;
 }
 
 /* A declared response body through the srvdata filters: read whole,

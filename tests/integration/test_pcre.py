@@ -138,6 +138,39 @@ def test_filtermaxsize_skips_large_bodies(http_proxy, origin):
     assert hdrs["content-length"] == "18"
 
 
+def test_srvdata_undeclared_bodies_filtered_by_piece(http_proxy, origin):
+    """plugins.md 4.2: bodies without a declared length are filtered as
+    they are read: a chunked response is re-chunked around the rewritten
+    pieces, a close-delimited one rewritten as it streams."""
+    port, _ = http_proxy('pcre_rewrite srvdata dunno "second|server" "2"')
+    status, hdrs, body = get(port, origin.url("/chunked"), ["--raw"])
+    assert status == 200 and hdrs["transfer-encoding"] == "chunked"
+    plain = b""
+    rest = body
+    while True:
+        size, _, rest = rest.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            break
+        plain += rest[:n]
+        assert rest[n:n + 2] == b"\r\n"
+        rest = rest[n + 2:]
+    assert plain == b"first chunk,2," + b"x" * 70000
+    status, _, body = get(port, origin.url("/close"))
+    assert status == 200 and body == b"until the 2 closes\n" * 100
+
+
+def test_chunked_request_body_filtered(http_proxy, origin):
+    """clidata rules see a chunked request body piece by piece."""
+    port, _ = http_proxy('pcre_rewrite clidata dunno "1234" "xxxxxxxx"')
+    status, _, body = get(port, origin.url("/echo"),
+                          ["-H", "Transfer-Encoding: chunked",
+                           "--data-binary", "secret=1234"])
+    assert status == 200
+    want = b"secret=xxxxxxxx"
+    assert json.loads(body)["sha256"] == hashlib.sha256(want).hexdigest()
+
+
 def test_clidata_rewrite_of_request_body(http_proxy, origin):
     """F-PCRE-02: clidata rewrites a request body; the origin gets the new
     body with its new length."""
