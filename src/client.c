@@ -250,6 +250,10 @@ int client_authorize(struct client *cl)
 {
 	int rc = limit_authorize(cl, auth_authorize(cl));
 
+	/* plugins.md 2.1: filters' afterauth hooks */
+	if (rc == 0 && cl->filt != NULL &&
+	    filter_run_stage(cl, FS_AFTERAUTH) == FILTER_REJECT)
+		rc = ERR_FILTER;
 	if (rc == 0 && cl->listed)
 		client_publish(cl);
 	return rc;
@@ -303,6 +307,10 @@ int client_connect(struct client *cl)
 	cl->srv_peer = dst;
 	if (getsockname(cl->srv_sock, (struct sockaddr *)&ss, &sl) == 0)
 		net_from_sockaddr(&cl->srv_local, (struct sockaddr *)&ss, sl);
+	/* filters' connect hooks (plugins.md 2.1) */
+	if (cl->filt != NULL &&
+	    filter_run_stage(cl, FS_CONNECT) == FILTER_REJECT)
+		return ERR_FILTER;
 	/* ssl_cli, modes 0 and 1: TLS right after the TCP connect */
 	return tls_server_wrap(cl, cl->srv_sock, TLS_CLI_AT_CONNECT);
 }
@@ -372,6 +380,10 @@ int client_relay_pair(struct client *cl, os_sock_t cs, os_sock_t ss,
 		o.dump_arg = cl;
 	}
 	limit_relay_setup(cl, &o);
+	/* filters' predata hooks (plugins.md 2.1) */
+	if (cl->filt != NULL &&
+	    filter_run_stage(cl, FS_PREDATA) == FILTER_REJECT)
+		return ERR_FILTER;
 	/* data filters see every chunk: the copy path, no splice */
 	if (filter_conn_hooks(cl->filt) & FILTER_DATA_HOOKS) {
 		o.splice = 0;

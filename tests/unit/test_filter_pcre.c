@@ -68,9 +68,19 @@ static int tf_buffer(void *svc, void *conn, struct client *cl,
 	return t->rc;
 }
 
+static int tf_stage(void *svc, void *conn, struct client *cl)
+{
+	struct tf *t = svc;
+
+	(void)conn;
+	(void)cl;
+	t->calls++;
+	return t->rc;
+}
+
 static const struct filter_ops tf_ops = {
 	.name = "test", .client = tf_client, .clear = tf_clear,
-	.buffer = tf_buffer,
+	.buffer = tf_buffer, .afterauth = tf_stage,
 };
 
 struct rig {
@@ -174,6 +184,28 @@ static void test_client_hook(void **state)
 	rig_open(&r, t, 2, FILTER_HOOK_BIT(FH_REQUEST));
 	assert_int_equal(filter_conn_open(&r.cl), ERR_FILTER);
 	assert_null(r.cl.filt);
+	rig_close(&r);
+}
+
+static void test_stage_hooks(void **state)
+{
+	struct tf t[2] = {
+		{ FILTER_CONTINUE, FILTER_CONTINUE, NULL, 0, 0 },
+		{ FILTER_CONTINUE, FILTER_REJECT, NULL, 0, 0 },
+	};
+	struct rig r;
+
+	(void)state;
+	rig_open(&r, t, 2, 0);
+	assert_int_equal(filter_conn_open(&r.cl), 0);
+	/* no connect hook in these filters */
+	assert_int_equal(filter_run_stage(&r.cl, FS_CONNECT),
+			 FILTER_CONTINUE);
+	assert_int_equal(t[0].calls, 0);
+	assert_int_equal(filter_run_stage(&r.cl, FS_AFTERAUTH),
+			 FILTER_REJECT);
+	assert_int_equal(t[0].calls, 1);
+	assert_int_equal(t[1].calls, 1);
 	rig_close(&r);
 }
 
@@ -438,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_no_filters_no_state),
 		cmocka_unit_test(test_order_and_results),
 		cmocka_unit_test(test_client_hook),
+		cmocka_unit_test(test_stage_hooks),
 		cmocka_unit_test(test_relay_chunk),
 		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_actions),
