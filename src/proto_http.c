@@ -952,13 +952,24 @@ static int http_open_server(struct http_session *hs, struct http_req *rq)
 static const char http_established[] =
 	"HTTP/1.0 200 Connection established\r\n\r\n";
 
-/* Bytes the client sent after the head go to the server first. */
-static int http_flush_pending(struct http_in *in, os_sock_t to, int timeout)
+/* Bytes that came with a head go on first, through the data filters
+ * the relay applies to what follows.  Returns 0, or err (failed send),
+ * or PXE_HTTP_FILTER. */
+static int http_flush_pending(struct http_session *hs, struct http_in *in,
+			      os_sock_t to, int err)
 {
-	if (in->len == 0)
+	const char *p = http_in_data(in);
+	size_t n = in->len;
+	enum filter_hook h = in->pace_dir == RELAY_C2S ? FH_DATA_CLI
+						       : FH_DATA_SRV;
+
+	if (n == 0)
 		return 0;
-	if (sockio_write_all(to, http_in_data(in), in->len, timeout) != 0)
-		return -1;
+	if ((filter_conn_hooks(hs->cl->filt) & FILTER_HOOK_BIT(h)) &&
+	    filter_relay_chunk(hs->cl, in->pace_dir, p, n, &p, &n) != 0)
+		return PXE_HTTP_FILTER;
+	if (n > 0 && sockio_write_all(to, p, n, hs->to_short) != 0)
+		return err;
 	http_in_consume(in, in->len);
 	return 0;
 }
@@ -982,9 +993,11 @@ static int http_tunnel(struct http_session *hs, struct http_req *rq)
 				   hs->cin.len) != 0)
 			return PXE_HTTP_NOMEM;
 		http_in_consume(&hs->cin, hs->cin.len);
-	} else if (http_flush_pending(&hs->cin, cl->srv_sock,
-				      hs->to_short) != 0) {
-		return PXE_HTTP_SEND_SERVER;
+	} else {
+		rc = http_flush_pending(hs, &hs->cin, cl->srv_sock,
+					PXE_HTTP_SEND_SERVER);
+		if (rc != 0)
+			return rc;
 	}
 	return client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
 }
@@ -1291,12 +1304,17 @@ static int http_switch(struct http_session *hs, struct http_req *rq)
 {
 	struct client *cl = hs->cl;
 
+	int rc;
+
 	rq->replied = 1;
 	rq->keep = 0;
-	if (http_flush_pending(&hs->sin, cl->cl_sock, hs->to_short) != 0)
-		return PXE_HTTP_SEND_CLIENT;
-	if (http_flush_pending(&hs->cin, cl->srv_sock, hs->to_short) != 0)
-		return PXE_HTTP_SEND_SERVER;
+	rc = http_flush_pending(hs, &hs->sin, cl->cl_sock,
+				PXE_HTTP_SEND_CLIENT);
+	if (rc == 0)
+		rc = http_flush_pending(hs, &hs->cin, cl->srv_sock,
+					PXE_HTTP_SEND_SERVER);
+	if (rc != 0)
+		return rc;
 	return client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
 }
 

@@ -274,6 +274,23 @@ def test_tunnel_data_filtered(proxy, tmp_path, echo_server):
         assert recv_exact(s, 5) == b"pong!"
 
 
+def test_connect_tunnel_with_early_data(http_proxy, echo_server):
+    """CONNECT: bytes sent with the request head pass the clidata rules
+    like the rest of the tunnel."""
+    port, _ = http_proxy('pcre_rewrite clidata dunno "ping" "PING"')
+    with connect(port) as s:
+        s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"ping 1 " % echo_server.port)
+        status, _, rest, _ = read_response(s)
+        assert status == 200
+        got = rest
+        while len(got) < 7:
+            got += recv_exact(s, 7 - len(got))
+        assert got == b"PING 1 "
+        s.sendall(b"ping 2")
+        assert recv_exact(s, 6) == b"PING 2"
+
+
 def test_tunnel_data_deny(proxy, tmp_path, echo_server):
     """A srvdata deny ends the tunnel with code 19."""
     port, log = free_port(), tmp_path / "px.log"
