@@ -123,6 +123,19 @@ static int ftppr_fwd_line(void *arg, const char *line, size_t len)
 	return rc;
 }
 
+/* The proxy's own reply to PASV/EPSV/PORT/EPRT, through the srvheader
+ * filters like the server's replies.  Returns FTPPR_NEXT or a code. */
+static int ftppr_reply(struct ftppr *fp, const char *text)
+{
+	size_t n = strlen(text);
+
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	if (ftppr_fwd_line(fp, text, n) != 0)
+		return fp->filter_rc != 0 ? fp->filter_rc : FTPPR_REPLY_SEND;
+	return FTPPR_NEXT;
+}
+
 /* Send the reply already read into fc.reply (kept text, '\n'-joined).
  * Text cut to FTP_MAX_TEXT may lack the final "NNN " line of a
  * multi-line reply: one is added so the client sees where it ends. */
@@ -401,7 +414,7 @@ static int ftppr_pasv(struct ftppr *fp, int epsv)
 		snprintf(reply, sizeof(reply), "227 OK (%u,%u,%u,%u,%u,%u)\r\n",
 			 ip[0], ip[1], ip[2], ip[3], port >> 8, port & 255);
 	fp->mode = MODE_PASSIVE;
-	return ftppr_send(fp, reply) ? FTPPR_REPLY_SEND : FTPPR_NEXT;
+	return ftppr_reply(fp, reply);
 }
 
 /* PORT / EPRT: connect from the client-side address to the client's own
@@ -430,7 +443,7 @@ static int ftppr_port(struct ftppr *fp, const char *arg, int eprt)
 		return FTPPR_PORT_CONNECT;
 	}
 	fp->mode = MODE_ACTIVE;
-	return ftppr_send(fp, "200 OK\r\n") ? FTPPR_REPLY_SEND : FTPPR_NEXT;
+	return ftppr_reply(fp, "200 OK\r\n");
 }
 
 /* Accept one connection on the passive data listener.  Only the client's
@@ -532,12 +545,16 @@ static int ftppr_transfer(struct ftppr *fp, const char *line)
 	if (rc == 0)
 		rc = client_relay_pair(cl, cs, ss, svc_timeout_ms(cl->gen,
 						  TO_CONNECTION_SHORT));
-	if (rc == ERR_FILTER)
-		rc = FTPPR_FILTER_DATA;   /* clidata/srvdata rejected */
 	if (cs != OS_BADSOCK)
 		os_sock_close(cs);
 	if (ss != OS_BADSOCK)
 		os_sock_close(ss);
+	if (rc == ERR_FILTER) {
+		/* clidata/srvdata rejected: the session ends here, its
+		 * record naming the transfer */
+		client_set_text(cl, line);
+		return FTPPR_FILTER_DATA;
+	}
 	if (started) {
 		/* the server's final reply follows the closed connection */
 		end = ftp_read_reply_fn(&fp->fc, ftppr_fwd_line, fp);

@@ -318,6 +318,8 @@ def test_tunnel_data_deny(proxy, tmp_path, echo_server):
 def ftp_port(tmp_path):
     root = tmp_path / "ftproot"
     (root / "pub").mkdir(parents=True)
+    (root / "pub" / "ok.txt").write_bytes(b"harmless\n")
+    (root / "pub" / "bad.txt").write_bytes(b"forbidden words\n")
     port, stop = start_ftp(root)
     yield port
     stop()
@@ -352,6 +354,32 @@ def test_ftppr_command_deny_878(proxy, tmp_path, ftp_port):
         f.cwd("secret")
     f.close()
     wait_rec(log, lambda r: r["err"] == "00878")
+
+
+def test_ftppr_reply_deny_879_and_data_880(proxy, tmp_path, ftp_port):
+    """ftppr: replies (the server's and the proxy's PASV answer) pass
+    srvheader rules (879); transfer data passes srvdata rules (880)."""
+    port, log = free_port(), tmp_path / "px.log"
+    proxy(cfg(log, 'pcre srvheader deny "^257"\npcre srvdata deny "forbidden"'
+              '\nftppr -p%d\n' % port), wait_ports=[port])
+    f = ftplib.FTP()
+    f.connect(LOOP4, port, timeout=15)
+    f.login("alice@127.0.0.1:%d" % ftp_port, "wonderland")
+    got = []
+    f.retrbinary("RETR pub/ok.txt", got.append)
+    assert b"".join(got) == b"harmless\n"
+    with pytest.raises((EOFError, OSError, ftplib.Error)):
+        f.retrbinary("RETR pub/bad.txt", got.append)
+    f.close()
+    wait_rec(log, lambda r: r["err"] == "00880" and
+             r["text"] == "RETR pub/bad.txt")
+    f = ftplib.FTP()
+    f.connect(LOOP4, port, timeout=15)
+    f.login("alice@127.0.0.1:%d" % ftp_port, "wonderland")
+    with pytest.raises((EOFError, OSError, ftplib.Error)):
+        f.pwd()
+    f.close()
+    wait_rec(log, lambda r: r["err"] == "00879")
 
 
 @pytest.fixture
