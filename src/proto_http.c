@@ -238,8 +238,6 @@ static const struct http_errpage http_errpages[] = {
 	{ 502, "Bad Gateway", NULL, "Host not found or connection failed." },
 	{ 503, "Service Unavailable", NULL,
 	  "You have exceeded your limits." },
-	{ 503, "Service Unavailable", NULL,
-	  "Your request violates configured policy." },
 	{ 504, "Gateway Timeout", NULL, "The server did not answer in time." },
 };
 
@@ -330,7 +328,7 @@ static void http_error_reply(struct http_session *hs, struct http_req *rq,
 	if (code == PXE_HTTP_SELF)
 		text = "Recursion detected.";
 	if (code == PXE_HTTP_FILTER)
-		text = http_errpages[10].text;
+		text = "Your request violates configured policy.";
 	if (detail) {
 		/* a server's words, kept plain: no markup gets through */
 		snprintf(safe, sizeof(safe), "%s", detail);
@@ -1303,7 +1301,6 @@ static int http_put_response_head(struct http_session *hs,
 static int http_switch(struct http_session *hs, struct http_req *rq)
 {
 	struct client *cl = hs->cl;
-
 	int rc;
 
 	rq->replied = 1;
