@@ -834,6 +834,14 @@ acl_rule_match(const struct acl_rule *r, const struct request *req,
 	return 1;
 }
 
+/* Only the sources field: filters attach a rule to a connection when
+ * it is accepted, before anything else about the request is known. */
+int
+acl_rule_match_source(const struct acl_rule *r, const struct net_addr *src)
+{
+	return r->any_src || nets_match(&r->src, src);
+}
+
 /* acl-auth.md 6: before a UDP association's first datagram the
  * destination is unknown.  An allow ACE that matches on its other fields
  * is accepted even if it restricts destinations (each datagram is checked

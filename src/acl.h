@@ -72,6 +72,10 @@ void acl_rule_unref(struct acl_rule *r);
 int acl_rule_match(const struct acl_rule *r, const struct request *req,
 		   const char *user, const struct net_addr *src, time_t now);
 
+/* Does the sources field of the rule match src?  1 or 0. */
+int acl_rule_match_source(const struct acl_rule *r,
+			  const struct net_addr *src);
+
 /* ---- lists ------------------------------------------------------------- */
 
 struct acl *acl_ref(struct acl *a);          /* NULL-safe; returns a */

@@ -11,6 +11,7 @@
 #include "connback.h"
 #include "counter.h"
 #include "errcode.h"
+#include "filter.h"
 #include "iolayer.h"
 #include "limit.h"
 #include "log.h"
@@ -92,6 +93,9 @@ static void client_serve(struct client *cl)
 	/* listed once cl_peer is final: the listing reads it unlocked */
 	service_client_add(cl->svc, cl);
 	/* ssl_serv: the service protocol runs inside TLS (F-TLS) */
+	/* filters' client hooks (plugins.md 2.1), once the peer is final */
+	if (rc == 0 && cl->conf->filters != NULL)
+		rc = filter_conn_open(cl);
 	if (rc == 0)
 		rc = tls_client_accept(cl);
 	if (rc == 0)
@@ -226,6 +230,7 @@ void client_finish(struct client *cl, int err)
 	if (cl->listed)
 		service_client_remove(svc, cl);
 	free(cl->shown);
+	filter_conn_free(cl->filt);
 	limit_client_release(cl);
 	/* wrapped sides drop their layer (iolayer.h) with the socket */
 	iolayer_close(cl->srv_sock);
@@ -285,6 +290,10 @@ int client_authorize(struct client *cl)
 {
 	int rc = limit_authorize(cl, auth_authorize(cl));
 
+	/* plugins.md 2.1: filters' afterauth hooks */
+	if (rc == 0 && cl->filt != NULL &&
+	    filter_run_stage(cl, FS_AFTERAUTH) == FILTER_REJECT)
+		rc = ERR_FILTER;
 	if (rc == 0 && cl->listed)
 		client_publish(cl);
 	return rc;
@@ -338,6 +347,10 @@ int client_connect(struct client *cl)
 	cl->srv_peer = dst;
 	if (getsockname(cl->srv_sock, (struct sockaddr *)&ss, &sl) == 0)
 		net_from_sockaddr(&cl->srv_local, (struct sockaddr *)&ss, sl);
+	/* filters' connect hooks (plugins.md 2.1) */
+	if (cl->filt != NULL &&
+	    filter_run_stage(cl, FS_CONNECT) == FILTER_REJECT)
+		return ERR_FILTER;
 	/* ssl_cli, modes 0 and 1: TLS right after the TCP connect */
 	return tls_server_wrap(cl, cl->srv_sock, TLS_CLI_AT_CONNECT);
 }
@@ -393,6 +406,16 @@ static int client_relay_run(struct client *cl, os_sock_t cs, os_sock_t ss,
 		o.dump_arg = cl;
 	}
 	limit_relay_setup(cl, &o);
+	/* filters' predata hooks (plugins.md 2.1) */
+	if (cl->filt != NULL &&
+	    filter_run_stage(cl, FS_PREDATA) == FILTER_REJECT)
+		return ERR_FILTER;
+	/* data filters see every chunk: the copy path, no splice */
+	if (filter_conn_hooks(cl->filt) & FILTER_DATA_HOOKS) {
+		o.splice = 0;
+		o.filter = filter_relay_chunk;
+		o.filter_arg = cl;
+	}
 	return relay_tcp(cs, ss, NULL, 0, NULL, 0, &o, &cl->stats);
 }
 

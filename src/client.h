@@ -20,6 +20,7 @@ struct limit_client;
 struct counter_client;
 struct parent_list;
 struct parent_entry;
+struct filter_conn;
 
 /* ACL operation bits (reference acl-auth.md 4.3): what a request does.
  * The values are 3proxy's, so they stay stable for plugins and RADIUS. */
@@ -100,6 +101,7 @@ struct client {
 	struct client *svc_next, *svc_prev;
 	int listed;
 	char *shown;
+	struct filter_conn *filt;    /* filter.h: attached filters, or NULL */
 };
 
 /* Create the client for an accepted socket (takes ownership of fd). */

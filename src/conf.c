@@ -20,6 +20,7 @@
 #include "resolve.h"
 #include "service.h"
 #include "tls.h"
+#include "filter.h"
 #include "users.h"
 
 #include <errno.h>
@@ -205,6 +206,7 @@ static struct conf_gen *gen_new(void)
 		return NULL;
 	g->refs = 1;
 	g->pollspin = -1;
+	g->filtermaxsize = 1048576;
 	memcpy(g->timeouts, default_timeouts, sizeof(g->timeouts));
 	return g;
 }
@@ -269,6 +271,7 @@ void conf_gen_unref(struct conf_gen *g)
 	for (i = 0; i < g->nsvcs; i++)
 		svc_conf_free(g->svcs[i]);
 	free(g->svcs);
+	filter_list_free(g->filters);   /* after the services' chains */
 	for (i = 0; i < g->nmonitors; i++)
 		free(g->monitors[i]);
 	free(g->monitors);

@@ -88,6 +88,10 @@ struct conf_gen {
 	/* Set by plugins during the run (plugin.c), fixed afterwards. */
 	struct msgtab *msgs;                 /* replaced texts, or NULL */
 	struct plugin_hooks *hooks;          /* traffic hooks, or NULL */
+	/* filter.h: pcre rules in definition order (plugins may insert
+	 * at the head); services snapshot it at their line. */
+	struct filter_list *filters;
+	uint64_t filtermaxsize;              /* `filtermaxsize`; 0 = none */
 };
 
 /* Where a token came from, for messages. */
@@ -112,6 +116,9 @@ struct conf_cursor {
 	struct acl *acl;          /* ACL being built (acl.c); NULL = empty */
 	struct auth_conf *auth;   /* auth + authcache (auth.c); NULL = default */
 	struct tls_settings *tls; /* ssl_* (tls_conf.c), owned; NULL = default */
+	uint32_t pcre_opts[4];    /* `pcre_options` for later rules:
+				     compile, match, newline, bsr */
+	void *pcre_last;          /* the last pcre rule (pcre_extend) */
 };
 
 enum conf_mode {

@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "counter.h"
+#include "filter_pcre.h"
 #include "limit.h"
 #include "log.h"
 #include "net.h"
@@ -23,23 +24,12 @@
 #include "users.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #ifndef _WIN32
 #include <sys/resource.h>
 #endif
-
-/* ---- commands of features that are not in this build yet ----------------
- * --check accepts them (their argument counts are still verified), so a
- * config can be validated before the feature lands; a real start refuses
- * them loudly rather than running with, say, an ACL silently ignored. */
-static int cmd_later(struct conf_ctx *ctx, int argc, char **argv)
-{
-	if (ctx->mode == CONF_CHECK)
-		return 0;
-	conf_error(ctx, "'%s' is not supported by this build yet", argv[0]);
-	return 1;
-}
 
 /* Commands provided by a plugin that has not been loaded. */
 static int cmd_needs_plugin(struct conf_ctx *ctx, int argc, char **argv)
@@ -540,9 +530,23 @@ static int cmd_service_line(struct conf_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* limits.md 9 (F-PCRE-04): larger declared HTTP bodies are relayed
+ * without the body filters; 0 = no limit. */
+static int cmd_filtermaxsize(struct conf_ctx *ctx, int argc, char **argv)
+{
+	long v;
+
+	(void)argc;
+	if (conf_parse_long(argv[1], 0, LONG_MAX, &v) != 0) {
+		conf_error(ctx, "filtermaxsize: bad size '%s'", argv[1]);
+		return 1;
+	}
+	ctx->gen->filtermaxsize = (uint64_t)v;
+	return 0;
+}
+
 /* ---- the table ----------------------------------------------------------------- */
 
-#define LATER(name, min, max) { name, min, max, cmd_later, "later" }
 #define PLUGIN(name, min, max, p) { name, min, max, cmd_needs_plugin, p }
 /* built-in TLS (tls_conf.c): refused at start in builds without it */
 #define TLS(name, min, max) { name, min, max, tls_cmd, NULL }
@@ -618,7 +622,7 @@ static const struct conf_cmd builtin[] = {
 	{ "nocountall", 1, 0, counter_cmd_count, NULL },
 	{ "connlim", 4, 0, limit_cmd_connlim, NULL },
 	{ "noconnlim", 1, 0, limit_cmd_connlim, NULL },
-	LATER("filtermaxsize", 2, 2),
+	{ "filtermaxsize", 2, 2, cmd_filtermaxsize, NULL },
 	/* name service */
 	{ "nserver", 2, 2, resolve_cmd_nserver, NULL },
 	{ "authnserver", 2, 2, resolve_cmd_authnserver, NULL },
@@ -652,8 +656,10 @@ static const struct conf_cmd builtin[] = {
 	TLS("ssl_client_sni", 1, 2), TLS("ssl_client_mode", 1, 2),
 	TLS("ssl_client_alpn", 1, 0), TLS("ssl_certcache", 2, 2),
 	/* built-in PCRE */
-	LATER("pcre", 4, 0), LATER("pcre_rewrite", 5, 0),
-	LATER("pcre_extend", 2, 0), LATER("pcre_options", 2, 0),
+	{ "pcre", 4, 0, pcre_cmd_rule, NULL },
+	{ "pcre_rewrite", 5, 0, pcre_cmd_rule, NULL },
+	{ "pcre_extend", 2, 0, pcre_cmd_extend, NULL },
+	{ "pcre_options", 2, 0, pcre_cmd_options, NULL },
 	/* provided by bundled plugins */
 	PLUGIN("transparent", 1, 0, "TransparentPlugin"),
 	PLUGIN("notransparent", 1, 0, "TransparentPlugin"),

@@ -230,6 +230,8 @@ struct http_copy {
 	const struct http_body_errs *errs;
 	uint64_t moved;
 	uint64_t resume_at;    /* limit delay: no read before (monotonic) */
+	int filtered;          /* in->filter applies to this body */
+	int chunked;           /* ... and its pieces go out as chunks */
 };
 
 /* limits.md 3: a pipe's delay holds the next read, as in relay_tcp.
@@ -286,10 +288,44 @@ static int http_copy_fill(struct http_copy *cp)
 	return -cp->errs->in_err;
 }
 
+/* Body data through the filters; a chunked body gets one chunk per
+ * piece (never an empty one: that would end the body). */
+static int http_copy_put_filtered(struct http_copy *cp, const char *p,
+				  size_t n)
+{
+	struct http_in *in = cp->in;
+	const char *out;
+	size_t outlen;
+	char line[32];
+	int rc = in->filter(in->filter_arg, in->pace_dir, p, n, &out, &outlen);
+
+	if (rc != 0)
+		return rc;
+	if (outlen == 0)
+		return 0;
+	if (cp->chunked) {
+		rc = snprintf(line, sizeof(line), "%" PRIx64 "\r\n",
+			      (uint64_t)outlen);
+		if (http_out_put(cp->out, line, (size_t)rc) != 0)
+			return cp->errs->out_err;
+	}
+	if (http_out_put(cp->out, out, outlen) != 0 ||
+	    (cp->chunked && http_out_put(cp->out, "\r\n", 2) != 0))
+		return cp->errs->out_err;
+	return 0;
+}
+
 static int http_copy_take(struct http_copy *cp, size_t n)
 {
-	if (http_out_put(cp->out, http_in_data(cp->in), n) != 0)
+	int rc;
+
+	if (cp->filtered) {
+		rc = http_copy_put_filtered(cp, http_in_data(cp->in), n);
+		if (rc != 0)
+			return rc;
+	} else if (http_out_put(cp->out, http_in_data(cp->in), n) != 0) {
 		return cp->errs->out_err;
+	}
 	http_in_consume(cp->in, n);
 	cp->moved += n;
 	return 0;
@@ -342,6 +378,13 @@ static int http_copy_step(struct http_copy *cp, const struct http_chunk_step *st
 
 	if (st->kind == HTTP_CHUNK_DATA)
 		return http_copy_take(cp, st->len);
+	/* filtered: data pieces carry their own size lines and ends */
+	if (cp->chunked && (st->kind == HTTP_CHUNK_DATA_END ||
+			    (st->kind == HTTP_CHUNK_SIZE && st->size > 0))) {
+		http_in_consume(cp->in, st->used);
+		cp->moved += st->used;
+		return 0;
+	}
 	if (mode == HTTP_CHUNKS_KEEP) {
 		switch (st->kind) {
 		case HTTP_CHUNK_SIZE:
@@ -438,6 +481,10 @@ int http_body_copy(struct http_in *in, struct http_out *out,
 	cp.errs = errs;
 	cp.moved = 0;
 	cp.resume_at = 0;
+	cp.filtered = in->filter != NULL && (f->kind == HTTP_BODY_CLOSE ||
+					     f->kind == HTTP_BODY_CHUNKED);
+	cp.chunked = cp.filtered && f->kind == HTTP_BODY_CHUNKED &&
+		     mode == HTTP_CHUNKS_KEEP;
 	rc = http_copy_early(&cp, f);
 	if (rc == 0)
 		rc = http_copy_framed(&cp, f, mode);

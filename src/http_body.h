@@ -39,6 +39,15 @@ struct http_in {
 	 * client side, RELAY_S2C for a server side). */
 	const struct relay_opts *pace;
 	int pace_dir;
+	/* Data filters (filter.h) for bodies without a declared length
+	 * (chunked: each piece of data is sent as a chunk of its own;
+	 * close-delimited): http_body_copy passes every piece of body data
+	 * through filter(filter_arg, pace_dir, ...) as relay_opts.filter
+	 * does.  Ignored for Content-Length bodies, whose length cannot
+	 * change.  NULL = none. */
+	int (*filter)(void *arg, int dir, const char *in, size_t n,
+		      const char **out, size_t *outlen);
+	void *filter_arg;
 };
 
 struct http_out {

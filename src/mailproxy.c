@@ -10,6 +10,7 @@
 #include "mailproxy.h"
 #include "auth.h"
 #include "client.h"
+#include "filter.h"
 #include "conf.h"
 #include "errcode.h"
 #include "http_parse.h"
@@ -338,6 +339,20 @@ static int client_phase(struct mail_session *ms)
 	return ms->mp->err_line;
 }
 
+/* plugins.md 2.1: request filters see the target host (smtpp). */
+static int filter_request(struct mail_session *ms)
+{
+	struct filter_buf b;
+	int rc;
+
+	if (ms->cl->filt == NULL || ms->mp->err_filter_request == 0)
+		return 0;
+	filter_buf_init(&b, ms->login.host, strlen(ms->login.host));
+	rc = filter_run(ms->cl, FH_REQUEST, &b);
+	filter_buf_release(&b);
+	return rc == FILTER_REJECT ? ms->mp->err_filter_request : 0;
+}
+
 /* Authorize and connect; log in to the server; relay. */
 static int server_phase(struct mail_session *ms, int *relaying)
 {
@@ -347,6 +362,8 @@ static int server_phase(struct mail_session *ms, int *relaying)
 	rc = apply_login(ms);
 	if (rc == 0)
 		rc = client_authorize(cl);
+	if (rc == 0)
+		rc = filter_request(ms);
 	if (rc == 0)
 		rc = client_connect(cl);
 	if (rc != 0)
@@ -358,6 +375,11 @@ static int server_phase(struct mail_session *ms, int *relaying)
 			return rc;
 	}
 	*relaying = 1;
+	if (ms->mp->filtered_relay != NULL && cl->redirect == NULL &&
+	    (filter_conn_hooks(cl->filt) &
+	     (FILTER_HOOK_BIT(FH_HEADER_CLI) | FILTER_HOOK_BIT(FH_HEADER_SRV) |
+	      FILTER_HOOK_BIT(FH_DATA_CLI))))
+		return ms->mp->filtered_relay(ms);
 	return client_relay(cl, MAIL_RELAY_TIMEOUT_MS);
 }
 

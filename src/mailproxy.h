@@ -131,6 +131,12 @@ struct mail_proto {
 	int (*server_login)(struct mail_session *ms);
 	/* The protocol's error reply for code err. */
 	void (*deny)(struct mail_session *ms, int err);
+	/* Optional: the relay when header or data filters are attached
+	 * (filter.h); NULL = the plain relay in every case. */
+	int (*filtered_relay)(struct mail_session *ms);
+	/* Code for a request filter rejecting the target host; 0 = no
+	 * request filters for this protocol. */
+	int err_filter_request;
 };
 
 /* Per-connection state, on the heap (worker stacks are small). */

@@ -6,6 +6,7 @@
  */
 #include "conf.h"
 #include "control.h"
+#include "filter_pcre.h"
 #include "limit.h"
 #include "log.h"
 #include "net.h"
@@ -58,6 +59,8 @@ static void usage(const char *argv0)
 	fprintf(stderr, "3proxy tiny proxy server 3proxy-%s\n", PX_VERSION);
 	fprintf(stderr, "built-in TLS: %s\n",
 		tls_built_in() ? "OpenSSL" : "none");
+	fprintf(stderr, "built-in PCRE: %s\n",
+		pcre_built_in() ? "PCRE2" : "none");
 	fprintf(stderr, "ODBC logging: %s\n",
 		log_odbc_available() ? "unixODBC" : "none");
 }

@@ -40,6 +40,9 @@ static const char *const proxy_msgs[MSG_HTTP_COUNT] = {
 				   "Recursion detected."),
 	[MSG_HTTP_504] = PAGE("504 Gateway Timeout",
 			      "The server did not answer in time."),
+	[MSG_HTTP_503_POLICY] = PAGE("503 Service Unavailable",
+				     "Your request violates configured "
+				     "policy."),
 };
 
 static const char *const admin_msgs[MSG_ADMIN_COUNT] = {

@@ -12,6 +12,7 @@
  * the API functions that need a run refuse outside one.
  */
 #include "plugin.h"
+#include "filter_pcre.h"
 #include "auth.h"
 #include "conf.h"
 #include "log.h"
@@ -222,6 +223,8 @@ int plugin_cmd(struct conf_ctx *ctx, int argc, char **argv)
 	 * built in when the library was found, so loading it does nothing
 	 * (plugins.md 1). */
 	if (strcmp(argv[2], "ssl_plugin") == 0 && tls_built_in())
+		return 0;
+	if (strcmp(argv[2], "pcre_plugin") == 0 && pcre_built_in())
 		return 0;
 	if (strcmp(argv[2], "ssl_plugin") == 0 ||
 	    strcmp(argv[2], "pcre_plugin") == 0) {

@@ -24,6 +24,7 @@
 #include "client.h"
 #include "conf.h"
 #include "errcode.h"
+#include "filter.h"
 #include "service.h"
 #include "sockio.h"
 
@@ -48,7 +49,11 @@ enum {
 	FTPPR_NO_MODE = 829,      /* transfer without PASV/EPSV/PORT */
 	FTPPR_XFER_SEND = 831,    /* "125" not sent to the client */
 	FTPPR_ACCEPT_TIMEOUT = 857, /* client data connection not made */
-	FTPPR_ACCEPT = 858        /* accept() failed */
+	FTPPR_ACCEPT = 858,       /* accept() failed */
+	/* filters (plugins.md 4.2) rejected: the login's user@host, a
+	 * client command, a server reply, transfer data */
+	FTPPR_FILTER_REQUEST = 877, FTPPR_FILTER_CMD = 878,
+	FTPPR_FILTER_REPLY = 879, FTPPR_FILTER_DATA = 880
 };
 
 /* Step results besides error codes. */
@@ -75,6 +80,7 @@ struct ftppr {
 	os_sock_t data;               /* listener (passive) or connected
 					 client data socket (active) */
 	int to_cmd, to_long, to_connect;
+	int filter_rc;                /* a reply filter rejected: its code */
 	char line[FTPPR_LINE_MAX];
 };
 
@@ -100,11 +106,34 @@ static int ftppr_fwd_line(void *arg, const char *line, size_t len)
 {
 	struct ftppr *fp = arg;
 	os_sock_t s = fp->cl->cl_sock;
+	struct filter_buf b;
+	int rc = 0;
 
-	if (sockio_write_all(s, line, len, fp->to_cmd) != 0 ||
-	    sockio_write_all(s, "\r\n", 2, fp->to_cmd) != 0)
-		return -1;
-	return 0;
+	/* srvheader filters see each reply line (without CR LF) */
+	filter_buf_init(&b, (char *)line, len);
+	if (fp->cl->filt != NULL &&
+	    filter_run(fp->cl, FH_HEADER_SRV, &b) == FILTER_REJECT) {
+		fp->filter_rc = FTPPR_FILTER_REPLY;
+		rc = -1;
+	}
+	if (rc == 0 && (sockio_write_all(s, b.data, b.len, fp->to_cmd) != 0 ||
+			sockio_write_all(s, "\r\n", 2, fp->to_cmd) != 0))
+		rc = -1;
+	filter_buf_release(&b);
+	return rc;
+}
+
+/* The proxy's own reply to PASV/EPSV/PORT/EPRT, through the srvheader
+ * filters like the server's replies.  Returns FTPPR_NEXT or a code. */
+static int ftppr_reply(struct ftppr *fp, const char *text)
+{
+	size_t n = strlen(text);
+
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	if (ftppr_fwd_line(fp, text, n) != 0)
+		return fp->filter_rc != 0 ? fp->filter_rc : FTPPR_REPLY_SEND;
+	return FTPPR_NEXT;
 }
 
 /* Send the reply already read into fc.reply (kept text, '\n'-joined).
@@ -141,6 +170,8 @@ static int ftppr_forward(struct ftppr *fp, const char *line, size_t len)
 	    sockio_write_all(fp->fc.s, "\r\n", 2, fp->to_cmd) != 0)
 		return FTPPR_SRV_SEND;
 	rc = ftp_read_reply_fn(&fp->fc, ftppr_fwd_line, fp);
+	if (fp->filter_rc != 0)
+		return fp->filter_rc;
 	if (rc == -2)
 		return FTPPR_REPLY_SEND;
 	return rc == 0 ? 0 : FTPPR_SRV_REPLY;
@@ -263,6 +294,28 @@ static int ftppr_user(struct ftppr *fp, const char *arg)
 }
 
 /* PASS: log in to the server for the client and relay its answer. */
+/* Run the filters of hook h over the string in buf (size max); a
+ * change that fits replaces it.  Returns 0, or -1 when rejected. */
+static int ftppr_filter_text(struct ftppr *fp, enum filter_hook h,
+			     char *buf, size_t max)
+{
+	struct filter_buf b;
+	int rc;
+
+	if (fp->cl->filt == NULL)
+		return 0;
+	filter_buf_init(&b, buf, strlen(buf));
+	rc = filter_run(fp->cl, h, &b);
+	if (rc != FILTER_REJECT && b.owned != NULL) {
+		size_t n = b.len < max - 1 ? b.len : max - 1;
+
+		memmove(buf, b.data, n);
+		buf[n] = '\0';
+	}
+	filter_buf_release(&b);
+	return rc == FILTER_REJECT ? -1 : 0;
+}
+
 static int ftppr_pass(struct ftppr *fp, const char *arg)
 {
 	const struct mail_login *lg = &fp->login;
@@ -295,6 +348,9 @@ static int ftppr_pass(struct ftppr *fp, const char *arg)
 	/* a refused login is recorded; the client may try again */
 	ftppr_record(fp, text, rc);
 	fp->logged_in = rc == 0;
+	/* plugins.md 2.1: request filters see "user@host[:port]" */
+	if (rc == 0 && ftppr_filter_text(fp, FH_REQUEST, text, max) != 0)
+		return FTPPR_FILTER_REQUEST;
 	return FTPPR_NEXT;
 }
 
@@ -358,7 +414,7 @@ static int ftppr_pasv(struct ftppr *fp, int epsv)
 		snprintf(reply, sizeof(reply), "227 OK (%u,%u,%u,%u,%u,%u)\r\n",
 			 ip[0], ip[1], ip[2], ip[3], port >> 8, port & 255);
 	fp->mode = MODE_PASSIVE;
-	return ftppr_send(fp, reply) ? FTPPR_REPLY_SEND : FTPPR_NEXT;
+	return ftppr_reply(fp, reply);
 }
 
 /* PORT / EPRT: connect from the client-side address to the client's own
@@ -387,7 +443,7 @@ static int ftppr_port(struct ftppr *fp, const char *arg, int eprt)
 		return FTPPR_PORT_CONNECT;
 	}
 	fp->mode = MODE_ACTIVE;
-	return ftppr_send(fp, "200 OK\r\n") ? FTPPR_REPLY_SEND : FTPPR_NEXT;
+	return ftppr_reply(fp, "200 OK\r\n");
 }
 
 /* Accept one connection on the passive data listener.  Only the client's
@@ -493,9 +549,17 @@ static int ftppr_transfer(struct ftppr *fp, const char *line)
 		os_sock_close(cs);
 	if (ss != OS_BADSOCK)
 		os_sock_close(ss);
+	if (rc == ERR_FILTER) {
+		/* clidata/srvdata rejected: the session ends here, its
+		 * record naming the transfer */
+		client_set_text(cl, line);
+		return FTPPR_FILTER_DATA;
+	}
 	if (started) {
 		/* the server's final reply follows the closed connection */
 		end = ftp_read_reply_fn(&fp->fc, ftppr_fwd_line, fp);
+		if (fp->filter_rc != 0)
+			return fp->filter_rc;
 		if (end == -2)
 			return FTPPR_REPLY_SEND;
 		if (end != 0 && rc == 0)
@@ -587,10 +651,15 @@ static int ftppr_run(struct ftppr *fp)
 		rc = ftppr_getline(fp, &n);
 		if (rc != 0)
 			return rc;
-		if (fp->logged_in)
-			rc = ftppr_after_login(fp, fp->line, n);
-		else
+		if (fp->logged_in) {
+			/* cliheader filters see the commands after login */
+			if (ftppr_filter_text(fp, FH_HEADER_CLI, fp->line,
+					      sizeof(fp->line)) != 0)
+				return FTPPR_FILTER_CMD;
+			rc = ftppr_after_login(fp, fp->line, strlen(fp->line));
+		} else {
 			rc = ftppr_before_login(fp, fp->line);
+		}
 		if (rc != FTPPR_NEXT)
 			return rc;
 	}

@@ -21,6 +21,7 @@
 #include "ftp_client.h"
 #include "ftp_data.h"
 #include "http_body.h"
+#include "filter.h"
 #include "http_parse.h"
 #include "iolayer.h"
 #include "limit.h"
@@ -49,6 +50,7 @@ enum {
 	PXE_HTTP_BAD_CONNECT = 514,
 	PXE_HTTP_BAD_URL = 515,
 	PXE_HTTP_HEADERS = 516,        /* too large or malformed */
+	PXE_HTTP_FILTER = 517,         /* a filter rejected the request */
 	PXE_HTTP_SEND_SERVER = 518,
 	PXE_HTTP_SELF = 519,
 	PXE_HTTP_SEND_CLIENT = 521,
@@ -87,6 +89,8 @@ struct http_session {
 	int mitm;                      /* inside an intercepted CONNECT
 					  (F-TLS-04): origin-form requests
 					  are https, servers get TLS */
+	int clen_own;                  /* the head being built gets its
+					  Content-Length from the filters */
 };
 
 struct http_req {
@@ -108,6 +112,11 @@ struct http_req {
 	int unread;                    /* client bytes may be left unread */
 	int status;                    /* error status chosen, 0 = by code */
 	int keep;                      /* go on with the next request */
+	/* the request body, read whole for the data filters (F-PCRE-04):
+	 * sent instead of copying, with its own Content-Length */
+	char *fbody_raw;
+	struct filter_buf fbody;
+	int fbody_own;
 };
 
 int proto_http_handle(struct client *cl);
@@ -202,6 +211,8 @@ static void http_wipe_free(char *s)
 
 static void http_req_clear(struct http_req *rq)
 {
+	filter_buf_release(&rq->fbody);
+	free(rq->fbody_raw);
 	http_wipe_free(rq->userinfo);
 	free(rq->path);
 	rq->userinfo = rq->path = NULL;
@@ -248,6 +259,7 @@ static int http_err_status(const struct http_session *hs,
 	switch (code) {
 	case ERR_LIMIT:
 	case PXE_HTTP_SELF:
+	case PXE_HTTP_FILTER:
 		return 503;
 	case ERR_ACL_DENY:
 		return 403;
@@ -313,7 +325,8 @@ static void http_error_reply(struct http_session *hs, struct http_req *rq,
 	pg = http_errpage_find(status);
 	body = msgtab_text(hs->cl->gen ? hs->cl->gen->msgs : NULL,
 			   MSGTAB_PROXY, code == PXE_HTTP_SELF ?
-			   MSG_HTTP_503_LOOP : (size_t)pg->msg);
+			   MSG_HTTP_503_LOOP : code == PXE_HTTP_FILTER ?
+			   MSG_HTTP_503_POLICY : (size_t)pg->msg);
 	if (detail) {
 		/* a server's words, kept plain: no markup gets through */
 		snprintf(safe, sizeof(safe), "%s", detail);
@@ -748,8 +761,10 @@ static int http_req_field_dropped(const struct http_session *hs,
 		       http_str_ieq((struct http_str){ f->value.p, 5 }, "Basic");
 	if (http_str_ieq(f->name, "Authorization"))
 		return rq->o_user != NULL;
-	if (http_str_ieq(f->name, "Content-Length") ||
-	    http_str_ieq(f->name, "Transfer-Encoding") || f->name.n >= sizeof(name))
+	if (http_str_ieq(f->name, "Content-Length"))
+		return rq->fbody_own;
+	if (http_str_ieq(f->name, "Transfer-Encoding") ||
+	    f->name.n >= sizeof(name))
 		return 0;
 	/* fields named in Connection are hop-by-hop (RFC 9110 7.6.1) */
 	memcpy(name, f->name.p, f->name.n);
@@ -938,13 +953,24 @@ static int http_open_server(struct http_session *hs, struct http_req *rq)
 static const char http_established[] =
 	"HTTP/1.0 200 Connection established\r\n\r\n";
 
-/* Bytes the client sent after the head go to the server first. */
-static int http_flush_pending(struct http_in *in, os_sock_t to, int timeout)
+/* Bytes that came with a head go on first, through the data filters
+ * the relay applies to what follows.  Returns 0, or err (failed send),
+ * or PXE_HTTP_FILTER. */
+static int http_flush_pending(struct http_session *hs, struct http_in *in,
+			      os_sock_t to, int err)
 {
-	if (in->len == 0)
+	const char *p = http_in_data(in);
+	size_t n = in->len;
+	enum filter_hook h = in->pace_dir == RELAY_C2S ? FH_DATA_CLI
+						       : FH_DATA_SRV;
+
+	if (n == 0)
 		return 0;
-	if (sockio_write_all(to, http_in_data(in), in->len, timeout) != 0)
-		return -1;
+	if ((filter_conn_hooks(hs->cl->filt) & FILTER_HOOK_BIT(h)) &&
+	    filter_relay_chunk(hs->cl, in->pace_dir, p, n, &p, &n) != 0)
+		return PXE_HTTP_FILTER;
+	if (n > 0 && sockio_write_all(to, p, n, hs->to_short) != 0)
+		return err;
 	http_in_consume(in, in->len);
 	return 0;
 }
@@ -970,13 +996,150 @@ static int http_tunnel(struct http_session *hs, struct http_req *rq)
 				   hs->cin.len) != 0)
 			return PXE_HTTP_NOMEM;
 		http_in_consume(&hs->cin, hs->cin.len);
-	} else if (http_flush_pending(&hs->cin, cl->srv_sock,
-				      hs->to_short) != 0) {
-		return PXE_HTTP_SEND_SERVER;
+	} else {
+		rc = http_flush_pending(hs, &hs->cin, cl->srv_sock,
+					PXE_HTTP_SEND_SERVER);
+		if (rc != 0)
+			return rc;
 	}
 	rc = client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
 	/* intercepted (ssl_mitm): the requests inside made the records */
 	return !intercepted && cl->intercepted ? PXE_HTTP_NOREQ : rc;
+}
+
+/* ---- filters (plugins.md 2.1, 4.2; limits.md 9) ----------------------------- */
+
+/* Run hook h over the head in fwd; a changed head replaces it. */
+static int http_filter_head(struct http_session *hs, enum filter_hook h)
+{
+	struct http_buf *b = &hs->fwd;
+	struct filter_buf fb;
+	int rc;
+
+	if (hs->cl->filt == NULL)
+		return 0;
+	filter_buf_init(&fb, b->p, b->len);
+	rc = filter_run(hs->cl, h, &fb);
+	if (rc != FILTER_REJECT && fb.owned != NULL) {
+		http_buf_reset(b);
+		http_buf_add(b, fb.data, fb.len);
+	}
+	filter_buf_release(&fb);
+	if (rc == FILTER_REJECT)
+		return PXE_HTTP_FILTER;
+	return b->overflow ? PXE_HTTP_HEADERS : 0;
+}
+
+/* A body is read whole for the data filters when its length is declared
+ * and within filtermaxsize (0: any); others are relayed as they come. */
+static int http_filter_body_wanted(const struct http_session *hs,
+				   const struct http_framing *f,
+				   enum filter_hook h)
+{
+	uint64_t max = hs->cl->gen->filtermaxsize;
+
+	return (filter_conn_hooks(hs->cl->filt) & FILTER_HOOK_BIT(h)) &&
+	       f->kind == HTTP_BODY_LENGTH && (max == 0 || f->length <= max);
+}
+
+/* Read a declared body of n bytes from in into a new block. */
+static int http_body_slurp(struct http_in *in, uint64_t n, int timeout_ms,
+			   int in_err, char **out)
+{
+	size_t got = 0, take;
+	char *p;
+	int rc;
+
+	if (n >= SIZE_MAX)
+		return PXE_HTTP_NOMEM;
+	p = malloc((size_t)n + 1);
+	if (p == NULL)
+		return PXE_HTTP_NOMEM;
+	while (got < n) {
+		if (in->len == 0) {
+			rc = http_in_fill(in, timeout_ms);
+			if (rc > 0)
+				continue;
+			free(p);
+			return rc == SOCKIO_TIMEOUT ? ERR_RELAY_TIMEOUT : in_err;
+		}
+		take = in->len < n - got ? in->len : (size_t)(n - got);
+		memcpy(p + got, http_in_data(in), take);
+		http_in_consume(in, take);
+		got += take;
+	}
+	*out = p;
+	return 0;
+}
+
+/* http_in.filter: bodies without a declared length pass the data
+ * filters piece by piece; a rejection is the request's 517. */
+static int http_filter_piece(void *arg, int dir, const char *in, size_t n,
+			     const char **out, size_t *outlen)
+{
+	int rc = filter_relay_chunk(arg, dir, in, n, out, outlen);
+
+	return rc == ERR_FILTER ? PXE_HTTP_FILTER : rc;
+}
+
+/* Set (or clear, h == FH_COUNT) the piece filter of side in. */
+static void http_filter_pieces(struct http_session *hs, struct http_in *in,
+			       enum filter_hook h)
+{
+	int on = h != FH_COUNT &&
+		 (filter_conn_hooks(hs->cl->filt) & FILTER_HOOK_BIT(h));
+
+	in->filter = on ? http_filter_piece : NULL;
+	in->filter_arg = on ? hs->cl : NULL;
+}
+
+/* The head in b was built without Content-Length: add the filtered
+ * body's before the blank line. */
+static void http_head_set_length(struct http_buf *b, size_t n)
+{
+	char digits[24], *p = digits + sizeof(digits);
+
+	/* by hand: %zu is not in every printf the project builds with */
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	if (b->len >= 2)
+		b->len -= 2;
+	http_buf_adds(b, "Content-Length: ");
+	http_buf_adds(b, p);
+	http_buf_adds(b, "\r\n\r\n");
+}
+
+/* The request body through the clidata filters, once per request (the
+ * retry of a request never has a body). */
+static int http_filter_req_body(struct http_session *hs, struct http_req *rq)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	int rc;
+
+	if (rq->fbody_raw == NULL) {
+		/* the client waits for this before sending the body */
+		if (rq->expect && rq->vminor == 1 &&
+		    sockio_write_all(hs->cl->cl_sock, cont, sizeof(cont) - 1,
+				     hs->to_short) != 0)
+			return PXE_HTTP_SEND_CLIENT;
+		rq->expect = 0;
+		rc = http_body_slurp(&hs->cin, rq->body.length, hs->to_body,
+				     ERR_RELAY_CLIENT, &rq->fbody_raw);
+		if (rc != 0) {
+			rq->unread = 1;
+			return rc;
+		}
+		filter_buf_init(&rq->fbody, rq->fbody_raw,
+				(size_t)rq->body.length);
+		if (filter_run(hs->cl, FH_DATA_CLI, &rq->fbody) ==
+		    FILTER_REJECT)
+			return PXE_HTTP_FILTER;
+	}
+	http_head_set_length(&hs->fwd, rq->fbody.len);
+	return hs->fwd.overflow ? PXE_HTTP_HEADERS : 0;
 }
 
 /* ---- forwarding ------------------------------------------------------------ */
@@ -990,12 +1153,20 @@ static int http_send_request(struct http_session *hs, struct http_req *rq)
 	};
 	int rc;
 
+	if (rq->fbody_own && (rc = http_filter_req_body(hs, rq)) != 0)
+		return rc;
+	rc = http_filter_head(hs, FH_HEADER_CLI);
+	if (rc != 0)
+		return rc;
 	hs->out.s = hs->cl->srv_sock;
 	hs->out.timeout_ms = hs->to_body;
 	http_out_discard(&hs->out);
 	rc = http_out_put(&hs->out, hs->fwd.p, hs->fwd.len);
 	if (rc != 0)
 		return PXE_HTTP_SEND_SERVER;
+	if (rq->fbody_own)
+		return http_out_put(&hs->out, rq->fbody.data, rq->fbody.len) ||
+		       http_out_flush(&hs->out) ? PXE_HTTP_SEND_SERVER : 0;
 	if (rq->expect && rq->vminor == 1 && rq->body.kind != HTTP_BODY_NONE) {
 		if (http_out_flush(&hs->out) != 0)
 			return PXE_HTTP_SEND_SERVER;
@@ -1003,8 +1174,10 @@ static int http_send_request(struct http_session *hs, struct http_req *rq)
 				     hs->to_short) != 0)
 			return PXE_HTTP_SEND_CLIENT;
 	}
+	http_filter_pieces(hs, &hs->cin, FH_DATA_CLI);
 	rc = http_body_copy(&hs->cin, &hs->out, &rq->body, HTTP_CHUNKS_KEEP,
 			    hs->to_body, &errs, NULL);
+	http_filter_pieces(hs, &hs->cin, FH_COUNT);
 	if (rc != 0)
 		rq->unread = 1;
 	return rc;
@@ -1051,7 +1224,8 @@ static int http_resp_field_dropped(const struct http_session *hs,
 	if (http_str_ieq(fl->name, "Transfer-Encoding"))
 		return dechunk;
 	if (http_str_ieq(fl->name, "Content-Length"))
-		return f->kind == HTTP_BODY_CHUNKED || dechunk;
+		return f->kind == HTTP_BODY_CHUNKED || dechunk ||
+		       hs->clen_own;
 	if (hs->sc->transparent)
 		return 0;
 	if (http_str_ieq(fl->name, "Connection") ||
@@ -1066,10 +1240,10 @@ static int http_resp_field_dropped(const struct http_session *hs,
 	return http_fields_list(h, "Connection", name);
 }
 
-/* Queue the response head for the client in out. */
-static int http_put_response_head(struct http_session *hs,
-				  struct http_req *rq,
-				  const struct http_framing *f, int dechunk)
+/* Build the response head for the client in fwd. */
+static int http_build_response_head(struct http_session *hs,
+				    struct http_req *rq,
+				    const struct http_framing *f, int dechunk)
 {
 	const struct http_head *h = &hs->resp;
 	const char *line = http_in_data(&hs->sin);
@@ -1102,12 +1276,31 @@ static int http_put_response_head(struct http_session *hs,
 					  : "Connection: close\r\n");
 	}
 	http_buf_adds(b, "\r\n");
-	if (b->overflow)
-		return PXE_HTTP_HEADERS;
+	return b->overflow ? PXE_HTTP_HEADERS : 0;
+}
+
+/* Queue the head in fwd for the client, through the srvheader filters. */
+static int http_send_response_head(struct http_session *hs)
+{
+	struct http_buf *b = &hs->fwd;
+	int rc = http_filter_head(hs, FH_HEADER_SRV);
+
+	if (rc != 0)
+		return rc;
 	hs->out.s = hs->cl->cl_sock;
 	hs->out.timeout_ms = hs->to_short;
 	http_out_discard(&hs->out);
 	return http_out_put(&hs->out, b->p, b->len) ? PXE_HTTP_SEND_CLIENT : 0;
+}
+
+/* Queue the response head for the client in out. */
+static int http_put_response_head(struct http_session *hs,
+				  struct http_req *rq,
+				  const struct http_framing *f, int dechunk)
+{
+	int rc = http_build_response_head(hs, rq, f, dechunk);
+
+	return rc != 0 ? rc : http_send_response_head(hs);
 }
 
 /* 101 Switching Protocols after an Upgrade request: pass the head
@@ -1115,13 +1308,17 @@ static int http_put_response_head(struct http_session *hs,
 static int http_switch(struct http_session *hs, struct http_req *rq)
 {
 	struct client *cl = hs->cl;
+	int rc;
 
 	rq->replied = 1;
 	rq->keep = 0;
-	if (http_flush_pending(&hs->sin, cl->cl_sock, hs->to_short) != 0)
-		return PXE_HTTP_SEND_CLIENT;
-	if (http_flush_pending(&hs->cin, cl->srv_sock, hs->to_short) != 0)
-		return PXE_HTTP_SEND_SERVER;
+	rc = http_flush_pending(hs, &hs->sin, cl->cl_sock,
+				PXE_HTTP_SEND_CLIENT);
+	if (rc == 0)
+		rc = http_flush_pending(hs, &hs->cin, cl->srv_sock,
+					PXE_HTTP_SEND_SERVER);
+	if (rc != 0)
+		return rc;
 	return client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
 }
 
@@ -1171,11 +1368,57 @@ static int http_relay_body(struct http_session *hs, struct http_req *rq,
 		ERR_RELAY_SERVER, PXE_HTTP_SEND_CLIENT, PXE_HTTP_CHUNK_SERVER,
 		PXE_HTTP_CHUNK_SERVER_BIG, ERR_RELAY_TIMEOUT
 	};
+	int rc;
 
 	hs->out.timeout_ms = hs->to_body;
-	return http_body_copy(&hs->sin, &hs->out, f,
-			      dechunk ? HTTP_CHUNKS_DECODE : HTTP_CHUNKS_KEEP,
-			      hs->to_body, &errs, NULL);
+	http_filter_pieces(hs, &hs->sin, FH_DATA_SRV);
+	rc = http_body_copy(&hs->sin, &hs->out, f,
+			    dechunk ? HTTP_CHUNKS_DECODE : HTTP_CHUNKS_KEEP,
+			    hs->to_body, &errs, NULL);
+	http_filter_pieces(hs, &hs->sin, FH_COUNT);
+	return rc;
+}
+
+/* A declared response body through the srvdata filters: read whole,
+ * filtered, and sent with its new length. */
+static int http_filtered_response(struct http_session *hs,
+				  struct http_req *rq,
+				  const struct http_framing *f, size_t headlen,
+				  int srv_keep)
+{
+	struct filter_buf fb;
+	char *raw = NULL;
+	int rc;
+
+	hs->clen_own = 1;
+	rc = http_build_response_head(hs, rq, f, 0);
+	hs->clen_own = 0;
+	http_in_consume(&hs->sin, headlen);
+	if (rc == 0)
+		rc = http_body_slurp(&hs->sin, f->length, hs->to_body,
+				     ERR_RELAY_SERVER, &raw);
+	if (rc == 0) {
+		filter_buf_init(&fb, raw, (size_t)f->length);
+		if (filter_run(hs->cl, FH_DATA_SRV, &fb) == FILTER_REJECT) {
+			rc = PXE_HTTP_FILTER;
+		} else {
+			http_head_set_length(&hs->fwd, fb.len);
+			rc = hs->fwd.overflow ? PXE_HTTP_HEADERS
+					      : http_send_response_head(hs);
+		}
+		if (rc == 0) {
+			rq->replied = 1;
+			hs->out.timeout_ms = hs->to_body;
+			if (http_out_put(&hs->out, fb.data, fb.len) != 0 ||
+			    http_out_flush(&hs->out) != 0)
+				rc = PXE_HTTP_SEND_CLIENT;
+		}
+		filter_buf_release(&fb);
+	}
+	free(raw);
+	if (rc != 0 || !srv_keep || hs->sin.len > 0)
+		http_close_server(hs);
+	return rc;
 }
 
 static int http_relay_response(struct http_session *hs, struct http_req *rq)
@@ -1201,6 +1444,8 @@ static int http_relay_response(struct http_session *hs, struct http_req *rq)
 	dechunk = f.kind == HTTP_BODY_CHUNKED && rq->vminor == 0;
 	srv_keep = http_server_persist(&hs->resp, &f);
 	rq->keep = rq->persist && f.kind != HTTP_BODY_CLOSE && !dechunk;
+	if (http_filter_body_wanted(hs, &f, FH_DATA_SRV))
+		return http_filtered_response(hs, rq, &f, headlen, srv_keep);
 	rc = http_put_response_head(hs, rq, &f, dechunk);
 	if (rc != 0)
 		return rc;
@@ -1231,6 +1476,7 @@ static int http_forward(struct http_session *hs, struct http_req *rq)
 {
 	int attempt, rc = 0;
 
+	rq->fbody_own = http_filter_body_wanted(hs, &rq->body, FH_DATA_CLI);
 	http_build_request(hs, rq);
 	if (hs->fwd.overflow)
 		return PXE_HTTP_HEADERS;
@@ -1654,6 +1900,10 @@ static int http_serve_one(struct http_session *hs, struct http_req *rq)
 	rc = http_authorize(hs);
 	if (rc != 0)
 		return rc;
+	/* plugins.md 4.2: the request filters see the logged line */
+	if (cl->filt != NULL && cl->text != NULL &&
+	    filter_run_text(cl, FH_REQUEST, &cl->text) == FILTER_REJECT)
+		return PXE_HTTP_FILTER;
 	if (rq->connect)
 		return http_tunnel(hs, rq);
 	rc = http_precheck_body(hs, rq);

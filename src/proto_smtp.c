@@ -15,8 +15,10 @@
 #include "mailproxy.h"
 #include "client.h"
 #include "errcode.h"
+#include "filter.h"
 #include "net.h"
 #include "service.h"
+#include "sockio.h"
 #include "starttls.h"
 
 #include <stdlib.h>
@@ -25,6 +27,7 @@
 /* SMTP result codes (logging.md section 7: 617, 662-683) */
 enum {
 	SMTP_ERR_GREETING_SEND = 617,
+	SMTP_ERR_FILTER_REQUEST = 617, /* a request filter rejected */
 	SMTP_ERR_LINE = 662,          /* short, failed or overlong line */
 	SMTP_ERR_LOGIN_USER = 663,    /* AUTH LOGIN: user step failed */
 	SMTP_ERR_LOGIN_USER64 = 664,  /* AUTH LOGIN: bad base64 user */
@@ -38,7 +41,9 @@ enum {
 	SMTP_ERR_SRV_AUTH = 680,      /* AUTH not accepted */
 	SMTP_ERR_SRV_USER = 681,      /* AUTH LOGIN user not accepted */
 	SMTP_ERR_SRV_PASS = 682,      /* password could not be sent */
-	SMTP_ERR_SRV_CMD = 683        /* remembered command not sent */
+	SMTP_ERR_SRV_CMD = 683,       /* remembered command not sent */
+	SMTP_ERR_FILTER_CLIENT = 676, /* a command or message line rejected */
+	SMTP_ERR_FILTER_SERVER = 677  /* a server reply line rejected */
 };
 
 #define SMTP_REPLY_LINES_MAX 64   /* lines of one multi-line reply */
@@ -281,6 +286,161 @@ static int smtp_server_login(struct mail_session *ms)
 	return 0;
 }
 
+/* ---- relay under filters (services.md 6 item 8) -------------------------
+ * With client-header, client-data or server-header filters the session
+ * is relayed line by line: MAIL, RCPT, STARTTLS and TURN commands pass
+ * the cliheader filters, message lines (between a 354 reply and the
+ * final ".") the clidata filters, and server reply lines the srvheader
+ * filters.  After STARTTLS or TURN the stream is no longer SMTP text
+ * the proxy can read: the plain relay takes over. */
+
+#define SMTP_FLINE_MAX 8192
+
+struct smtp_side {
+	os_sock_t from, to;
+	char buf[SMTP_FLINE_MAX];
+	size_t len;
+};
+
+struct smtp_frelay {
+	struct mail_session *ms;
+	struct smtp_side cli, srv;
+	int data_next;       /* DATA sent: a 354 starts the message */
+	int in_data;         /* message lines until "." */
+	int plain_next;      /* STARTTLS/TURN sent: plain relay next */
+};
+
+/* One line (terminator included, n bytes) from the client. */
+static int smtp_fclient_line(struct smtp_frelay *fr, char *line, size_t n)
+{
+	static const char *const hdr[] = { "MAIL", "RCPT", "STARTTLS", "TURN" };
+	struct client *cl = fr->ms->cl;
+	enum filter_hook h = FH_COUNT;
+	struct filter_buf b;
+	size_t i;
+	int rc = 0;
+
+	if (fr->in_data) {
+		if ((n == 3 && memcmp(line, ".\r\n", 3) == 0) ||
+		    (n == 2 && memcmp(line, ".\n", 2) == 0))
+			fr->in_data = 0;
+		else
+			h = FH_DATA_CLI;
+	} else {
+		for (i = 0; i < sizeof(hdr) / sizeof(hdr[0]); i++)
+			if (mail_prefix(line, hdr[i]))
+				h = FH_HEADER_CLI;
+		fr->data_next = mail_prefix(line, "DATA");
+		fr->plain_next = mail_prefix(line, "STARTTLS") ||
+				 mail_prefix(line, "TURN");
+	}
+	filter_buf_init(&b, line, n);
+	if (h != FH_COUNT && filter_run(cl, h, &b) == FILTER_REJECT)
+		rc = SMTP_ERR_FILTER_CLIENT;
+	else if (sockio_write_all(fr->cli.to, b.data, b.len,
+				  MAIL_RELAY_TIMEOUT_MS) != 0)
+		rc = ERR_RELAY_SERVER;
+	filter_buf_release(&b);
+	return rc;
+}
+
+/* One reply line (terminator included) from the server. */
+static int smtp_fserver_line(struct smtp_frelay *fr, char *line, size_t n)
+{
+	struct filter_buf b;
+	int rc = 0, last = n < 4 || line[3] != '-';
+
+	if (last && fr->data_next) {
+		fr->in_data = n >= 3 && memcmp(line, "354", 3) == 0;
+		fr->data_next = 0;
+	}
+	filter_buf_init(&b, line, n);
+	if (filter_run(fr->ms->cl, FH_HEADER_SRV, &b) == FILTER_REJECT)
+		rc = SMTP_ERR_FILTER_SERVER;
+	else if (sockio_write_all(fr->srv.to, b.data, b.len,
+				  MAIL_RELAY_TIMEOUT_MS) != 0)
+		rc = ERR_RELAY_CLIENT;
+	filter_buf_release(&b);
+	return rc;
+}
+
+/* Hand every complete line of side s to fn (a full buffer without a line
+ * end counts as a line). */
+static int smtp_fdrain(struct smtp_frelay *fr, struct smtp_side *s,
+		       int (*fn)(struct smtp_frelay *, char *, size_t))
+{
+	char *nl;
+	size_t n;
+	int rc;
+
+	while (s->len > 0) {
+		nl = memchr(s->buf, '\n', s->len);
+		if (nl == NULL && s->len < sizeof(s->buf))
+			return 0;
+		n = nl != NULL ? (size_t)(nl - s->buf) + 1 : s->len;
+		rc = fn(fr, s->buf, n);
+		if (rc != 0)
+			return rc;
+		memmove(s->buf, s->buf + n, s->len - n);
+		s->len -= n;
+	}
+	return 0;
+}
+
+static int smtp_fread(struct smtp_side *s, int eof_code)
+{
+	int n = sockio_read_some(s->from, s->buf + s->len,
+				 sizeof(s->buf) - s->len, 0);
+
+	if (n > 0) {
+		s->len += (size_t)n;
+		return 0;
+	}
+	if (n == SOCKIO_TIMEOUT)
+		return 0;
+	return n == SOCKIO_EOF ? eof_code : ERR_RELAY_BOTH;
+}
+
+static int smtp_filtered_relay(struct mail_session *ms)
+{
+	struct client *cl = ms->cl;
+	struct smtp_frelay *fr = calloc(1, sizeof(*fr));
+	os_pollfd_t pf[2];
+	int rc = 0, n = 0;
+
+	if (fr == NULL)
+		return ERR_NOMEM;
+	fr->ms = ms;
+	fr->cli.from = fr->srv.to = cl->cl_sock;
+	fr->cli.to = fr->srv.from = cl->srv_sock;
+	while (rc == 0 && !(fr->plain_next && fr->srv.len == 0)) {
+		pf[0].fd = cl->cl_sock;
+		pf[1].fd = cl->srv_sock;
+		pf[0].events = pf[1].events = POLLIN;
+		pf[0].revents = pf[1].revents = 0;
+		n = os_poll(pf, 2, MAIL_RELAY_TIMEOUT_MS);
+		if (n == 0)
+			rc = ERR_RELAY_TIMEOUT;
+		if (n <= 0)
+			break;
+		if (pf[1].revents != 0)
+			rc = smtp_fread(&fr->srv, ERR_RELAY_SRV_DONE);
+		if (rc == 0)
+			rc = smtp_fdrain(fr, &fr->srv, smtp_fserver_line);
+		if (rc == 0 && pf[0].revents != 0 && !fr->plain_next)
+			rc = smtp_fread(&fr->cli, ERR_RELAY_CLI_DONE);
+		if (rc == 0)
+			rc = smtp_fdrain(fr, &fr->cli, smtp_fclient_line);
+	}
+	if (n < 0 && rc == 0)
+		rc = ERR_RELAY_POLL;
+	n = fr->plain_next && rc == 0;
+	free(fr);
+	if (rc == ERR_RELAY_SRV_DONE || rc == ERR_RELAY_CLI_DONE)
+		rc = 0;
+	return n ? client_relay(cl, MAIL_RELAY_TIMEOUT_MS) : rc;
+}
+
 static void smtp_deny(struct mail_session *ms, int err)
 {
 	(void)err;
@@ -296,6 +456,8 @@ static const struct mail_proto smtp = {
 	.deny_lo = SMTP_ERR_LINE,
 	.command = smtp_command,
 	.server_login = smtp_server_login,
+	.filtered_relay = smtp_filtered_relay,
+	.err_filter_request = SMTP_ERR_FILTER_REQUEST,
 	.deny = smtp_deny,
 };
 

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "resolve.h"
 #include "client.h"
+#include "filter.h"
 #include "errcode.h"
 #include "iolayer.h"
 #include "relay_udp.h"
@@ -738,6 +739,11 @@ socks_serve(struct socks_ctx *sx)
 	if (rc == 0)
 		rc = client_authorize(sx->cl);
 	sx->cl->req.preauth = 0;
+	/* plugins.md 2.1: request filters see "CONNECT host:port" (%T) */
+	if (rc == 0 && sx->cl->filt != NULL && sx->cl->text != NULL &&
+	    filter_run_text(sx->cl, FH_REQUEST, &sx->cl->text) ==
+	    FILTER_REJECT)
+		rc = ERR_SOCKS_FILTER;
 	if (rc != 0)
 		return socks_fail(sx, rc);
 	switch (sx->req.cmd) {

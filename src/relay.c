@@ -461,6 +461,13 @@ static void relay_copy_read(struct relay *r, struct relay_dir *d,
 		if ((size_t)n == r->bufsize)
 			r->bulk = 1;
 		relay_account(r, d, (size_t)n, now);
+		if (r->o->filter != NULL && r->code == 0) {
+			int rc = r->o->filter(r->o->filter_arg, d->id, d->buf,
+					      (size_t)n, &d->out, &d->outlen);
+
+			if (rc != 0)
+				r->code = rc;
+		}
 		return;
 	}
 	if (n == 0) {

@@ -67,6 +67,13 @@ struct relay_opts {
 	uint64_t dump_in, dump_out;
 	void (*dump)(void *arg);
 	void *dump_arg;
+	/* Data filters (filter.h): every chunk read in direction dir goes
+	 * through filter(); what it returns in *out (valid until the next
+	 * call for that direction) is written instead.  A non-zero return
+	 * ends the relay with that code.  Needs splice 0.  NULL = none. */
+	int (*filter)(void *arg, int dir, const char *in, size_t n,
+		      const char **out, size_t *outlen);
+	void *filter_arg;
 };
 
 struct relay_stats {

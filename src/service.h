@@ -13,6 +13,7 @@ struct client;
 struct service;
 struct connback;
 struct tls_svc;
+struct filter_chain;
 
 /* One protocol handler (proto_*.c).  A TCP handler runs on the worker
  * thread and returns 0 or an errcode.h code; it never frees the client.
@@ -77,6 +78,7 @@ struct svc_conf {
 	struct net_addr fake4, fake6; /* dnspr -F answers; len 0 = unset */
 	struct tls_svc *tls;         /* ssl_serv / ssl_cli (tls.h), owned;
 					NULL = no TLS */
+	struct filter_chain *filters; /* filter.h, owned; NULL = none */
 };
 
 /* Parse the options of a service line into a new svc_conf built from the

@@ -39,6 +39,7 @@ enum socks_err {
 	ERR_SOCKS_BIND_ACCEPT = 462,   /* accept() of the BIND peer failed */
 	ERR_SOCKS_BIND_PEER = 470,     /* BIND peer is not the one named */
 	ERR_SOCKS_AUTH_REPLY = 481,    /* RFC 1929 reply not sent */
+	ERR_SOCKS_FILTER = 517,        /* a request filter rejected it */
 	ERR_SOCKS_UDP_POLL = 481,      /* poll() failed in the UDP relay */
 	ERR_SOCKS_UDP_CLIENT = 482,    /* receive error, client side */
 	ERR_SOCKS_UDP_HEADER = 483,    /* UDP datagram < 10 bytes, RSV != 0 */

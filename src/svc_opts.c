@@ -15,6 +15,7 @@
 #include "logformat.h"
 #include "starttls.h"
 #include "tls.h"
+#include "filter.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -437,6 +438,8 @@ struct svc_conf *svc_conf_parse(struct conf_ctx *ctx, int argc, char **argv)
 	/* ssl_* in force: TLS contexts are built once, here, per service */
 	if (tls_svc_from_cursor(ctx, &sc->tls) != 0)
 		goto bad;
+	/* plugins.md 2.1: the filters defined so far, in their order */
+	sc->filters = filter_chain_build(ctx->gen->filters, sc);
 	return sc;
 bad:
 	svc_conf_free(sc);
@@ -465,5 +468,6 @@ void svc_conf_free(struct svc_conf *sc)
 	acl_unref(sc->acl);
 	auth_conf_free(sc->auth);
 	tls_svc_free(sc->tls);
+	filter_chain_free(sc->filters);
 	free(sc);
 }

@@ -18,7 +18,7 @@ from conftest import BIN_DIR, REPO, free_port, wait_until
 from test_admin import admin_get
 
 STRINGS_PLUGIN = BIN_DIR / "StringsPlugin.ld.so"
-N_PROXY = 12          # entries of the proxy table (msgtab.h)
+N_PROXY = 13          # entries of the proxy table (msgtab.h)
 N_ADMIN = 7
 
 

@@ -203,7 +203,7 @@ static void test_check_reports_every_error(void **state)
 		"bogus\n"
 		"maxconn x\n"
 		"pop3p -p3110\n"         /* accepted by --check */
-		"filtermaxsize 1000\n"   /* recognised, later feature */
+		"filtermaxsize 1000\n"   /* fine */
 		"timeouts 0\n";
 	char *msgs = NULL;
 	int nerr = 0;
@@ -221,8 +221,8 @@ static void test_check_reports_every_error(void **state)
 static void test_run_refuses_later_features(void **state)
 {
 	(void)state;
-	expect_error("filtermaxsize 1000\n",
-		     "t.cfg:1: 'filtermaxsize' is not supported by this build yet");
+	expect_error("filtermaxsize x\n",
+		     "t.cfg:1: filtermaxsize: bad size 'x'");
 	expect_error("transparent\n", "needs its plugin");
 }
 
