@@ -322,3 +322,36 @@ put("acl", [
     "* * *example* * * 0-6 00:00:00-23:59:59", "* fe80::1%eth0",
     "* 1.2.3.4-1.2.3.1", "* * ** *",
 ])
+
+# ---- whole sessions (selector % 12: the service of fuzz_service.c) -------
+PROXY, SOCKS, POP3, SMTP, IMAP, FTP, TLS, AUTO, PROXY_H, SOCKS_U2, \
+    POP3_H, TLS_X = range(12)
+put("service", [
+    sel(PROXY, REQ[0]), sel(PROXY, REQ[1]), sel(PROXY, REQ[3]),
+    sel(PROXY, REQ[5]), sel(PROXY, "GET http://a/ HTTP/1.1\r\n\r\n" * 3),
+    sel(PROXY, "POST http://a/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+        "\r\n5\r\nhello\r\n0\r\n\r\n"),
+    sel(PROXY, "GET /admin HTTP/1.1\r\nHost: 127.0.0.1:3128\r\n\r\n"),
+    sel(SOCKS, b"\x05\x01\x00" + s5(1, bytes([127, 0, 0, 1]), 80)),
+    sel(SOCKS, b"\x05\x01\x00" + s5(4, bytes(15) + b"\x01", 80, cmd=3)),
+    sel(SOCKS, b"\x05\x01\x00" + s5(1, bytes(4), 0, cmd=2)),
+    sel(SOCKS, b"\x04\x01\x00\x50\x7f\x00\x00\x01alice\x00"),
+    sel(SOCKS_U2, b"\x05\x02\x00\x02\x01\x05alice\x06secret" +
+        s5(1, bytes([127, 0, 0, 1]), 80)),
+    sel(POP3, "USER alice@mail.example\r\nPASS secret\r\nQUIT\r\n"),
+    sel(POP3, "CAPA\r\nUSER a:b:c@[::1]:110\r\nPASS x\r\n"),
+    sel(POP3_H, "USER alice\r\nPASS x\r\n"),
+    sel(SMTP, "EHLO me\r\nAUTH PLAIN AGFsaWNlQGgAcHc=\r\n"
+        "MAIL FROM:<a@b>\r\n"),
+    sel(SMTP, "HELO x\r\nAUTH LOGIN\r\nYWxpY2VAaA==\r\ncHc=\r\n"),
+    sel(IMAP, "a1 CAPABILITY\r\na2 LOGIN alice@h \"pw\"\r\n"),
+    sel(IMAP, "a1 LOGIN {5}\r\nalice\r\n"),
+    sel(IMAP, "a1 AUTHENTICATE PLAIN\r\nAGFAaABw\r\n"),
+    sel(FTP, "USER alice@ftp.example\r\nPASS x\r\nPASV\r\nLIST\r\n"),
+    sel(FTP, "USER a@h:21\r\nPORT 127,0,0,1,4,1\r\nQUIT\r\n"),
+    sel(TLS, CH), sel(TLS, client_hello(split=20)),
+    sel(TLS_X, "a1 CAPABILITY\r\na2 STARTTLS\r\n" + CH.decode("latin-1")),
+    sel(AUTO, REQ[0]), sel(AUTO, b"\x05\x01\x00" + s5(1, bytes(4), 1)),
+    sel(AUTO, CH), sel(PROXY_H, "PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n" +
+                      REQ[0]),
+])
