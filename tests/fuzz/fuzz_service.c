@@ -1,6 +1,7 @@
 /*
  * fuzz_service.c - whole client sessions of the protocol handlers
- * (proto_http.c, proto_socks.c, the mail proxies, ftppr, tlspr, auto):
+ * (proto_http.c, proto_socks.c, the mail proxies, ftppr, tlspr, auto,
+ * the request parsing of admin):
  * the input is what a client sends, the service reads it from a socket
  * and answers, as in the daemon.  The first byte selects the service.
  * The configuration refuses every request after parsing (auth iponly,
@@ -40,7 +41,8 @@ static const char config[] =
 	"proxy -p3129 -H\n"
 	"socks -p1081 -u2\n"
 	"pop3p -p1112 -hmail.example\n"
-	"tlspr -p1444 -Ximap -P143\n";
+	"tlspr -p1444 -Ximap -P143\n"
+	"admin -p8080\n";
 
 static struct conf_gen *gen;
 static struct service **svcs;

@@ -323,9 +323,9 @@ put("acl", [
     "* 1.2.3.4-1.2.3.1", "* * ** *",
 ])
 
-# ---- whole sessions (selector % 12: the service of fuzz_service.c) -------
+# ---- whole sessions (selector % 13: the service of fuzz_service.c) -------
 PROXY, SOCKS, POP3, SMTP, IMAP, FTP, TLS, AUTO, PROXY_H, SOCKS_U2, \
-    POP3_H, TLS_X = range(12)
+    POP3_H, TLS_X, ADMIN = range(13)
 put("service", [
     sel(PROXY, REQ[0]), sel(PROXY, REQ[1]), sel(PROXY, REQ[3]),
     sel(PROXY, REQ[5]), sel(PROXY, "GET http://a/ HTTP/1.1\r\n\r\n" * 3),
@@ -352,6 +352,8 @@ put("service", [
     sel(TLS, CH), sel(TLS, client_hello(split=20)),
     sel(TLS_X, "a1 CAPABILITY\r\na2 STARTTLS\r\n" + CH.decode("latin-1")),
     sel(AUTO, REQ[0]), sel(AUTO, b"\x05\x01\x00" + s5(1, bytes(4), 1)),
+    sel(ADMIN, "GET /S HTTP/1.1\r\nAuthorization: Basic YTpi\r\n\r\n"),
+    sel(ADMIN, "POST /U HTTP/1.0\r\nContent-Length: 9\r\n\r\nconffile="),
     sel(AUTO, CH), sel(PROXY_H, "PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n" +
                       REQ[0]),
 ])
