@@ -357,3 +357,26 @@ put("service", [
     sel(AUTO, CH), sel(PROXY_H, "PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n" +
                       REQ[0]),
 ])
+
+# ---- upstream replies (selector: bit 7 handshake scan, else % 5) ---------
+def hsmsg(t, body):
+    return bytes([t]) + struct.pack(">I", len(body))[1:] + body
+
+
+CERT = hsmsg(11, struct.pack(">I", 6)[1:] + struct.pack(">I", 3)[1:] + b"abc")
+put("upstream", [
+    sel(0, "HTTP/1.0 200 Connection established"), sel(0, "HTTP/1.1 407 x"),
+    sel(0, "HTTP/1."), sel(1, b"\x00\x5a\x00\x00\x00\x00\x00\x00"),
+    sel(9, b"\x00\x5b\x00"), sel(2, b"\x05\x00"), sel(10, b"\x05\x02"),
+    sel(2, b"\x05\xff"), sel(3, b"\x01\x00"), sel(3, b"\x01\x01"),
+    sel(4, b"\x05\x00\x00\x01\x7f\x00\x00\x01\x04\x38"),
+    sel(4, b"\x05\x00\x00\x03\x05a.com\x00\x50"),
+    sel(4, b"\x05\x00\x00\x04" + bytes(15) + b"\x01\x00\x50"),
+    sel(12, b"\x05\x00\x00\x01"), sel(4, b"\x05\x05\x00\x01" + bytes(6)),
+    sel(4, b"\x05\x00\x00\x09"),
+    sel(0x80, hsmsg(2, bytes(38)) + CERT + hsmsg(14, b"")),
+    sel(0xc3, hsmsg(2, bytes(38)) + CERT + hsmsg(13, b"\x01\x01") +
+        hsmsg(14, b"") + CERT),
+    sel(0x80, hsmsg(2, b"") + hsmsg(11, b"\x00\x00\x00") + hsmsg(14, b"")),
+    sel(0x81, hsmsg(11, b"\x00") + b"\xff\xff\xff\xff"),
+])
