@@ -874,8 +874,11 @@ int http_url_decode(const char *s, size_t n, int plus_space, char *out,
 {
 	size_t i, o = 0;
 
-	if (outmax < n + 1)
+	if (outmax < n + 1) {
+		if (outmax > 0)
+			out[0] = '\0';
 		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		char c = s[i];
 
@@ -883,11 +886,11 @@ int http_url_decode(const char *s, size_t n, int plus_space, char *out,
 			int hi, lo;
 
 			if (i + 2 >= n)
-				return -1;
+				goto bad;
 			hi = http_hexval(s[i + 1]);
 			lo = http_hexval(s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi | lo) == 0)
-				return -1;
+				goto bad;
 			c = (char)(hi * 16 + lo);
 			i += 2;
 		} else if (c == '+' && plus_space) {
@@ -897,4 +900,11 @@ int http_url_decode(const char *s, size_t n, int plus_space, char *out,
 	}
 	out[o] = '\0';
 	return 0;
+bad:
+	/* Callers free (and wipe, for credentials) out as a string: leave
+	 * no unterminated or half-decoded secret behind. */
+	while (o > 0)
+		((volatile char *)out)[--o] = '\0';
+	out[0] = '\0';
+	return -1;
 }

@@ -228,7 +228,8 @@ int http_basic_decode(struct http_str value, char *out, size_t outmax,
 		      const char **user, const char **pass);
 
 /* Percent-decode s into out (outmax >= n + 1), NUL-terminated; with
- * plus_space '+' becomes ' '.  A decoded NUL or a bad escape -> -1. */
+ * plus_space '+' becomes ' '.  A decoded NUL or a bad escape -> -1, and
+ * out is then an empty string (what was decoded is zeroed). */
 int http_url_decode(const char *s, size_t n, int plus_space, char *out,
 		    size_t outmax);
 

@@ -103,6 +103,7 @@ struct http_req {
 	int upgrade;                   /* Connection: upgrade + Upgrade */
 	struct http_framing body;
 	char *userinfo;                /* decoded URL userinfo (wiped) */
+	size_t userinfo_cap;           /* its size: ':' become NULs */
 	const char *o_user, *o_pass;   /* origin credentials, in userinfo */
 	char *path;                    /* decoded ftp path */
 	int reused;                    /* on a kept server connection */
@@ -213,7 +214,10 @@ static void http_req_clear(struct http_req *rq)
 {
 	filter_buf_release(&rq->fbody);
 	free(rq->fbody_raw);
-	http_wipe_free(rq->userinfo);
+	/* the whole block: a NUL put at a ':' must not end the wipe */
+	if (rq->userinfo != NULL)
+		http_wipe(rq->userinfo, rq->userinfo_cap);
+	free(rq->userinfo);
 	free(rq->path);
 	rq->userinfo = rq->path = NULL;
 }
@@ -557,6 +561,7 @@ static int http_take_userinfo(struct http_session *hs, struct http_req *rq,
 	rq->userinfo = malloc(u.n + 1);
 	if (rq->userinfo == NULL)
 		return PXE_HTTP_NOMEM;
+	rq->userinfo_cap = u.n + 1;
 	if (http_url_decode(u.p, u.n, 1, rq->userinfo, u.n + 1) != 0)
 		return PXE_HTTP_BAD_URL;
 	rq->o_user = rq->userinfo;
@@ -609,6 +614,7 @@ static int http_ftp_credentials(struct http_session *hs, struct http_req *rq)
 	rq->userinfo = malloc(max);
 	if (rq->userinfo == NULL)
 		return PXE_HTTP_NOMEM;
+	rq->userinfo_cap = max;
 	rq->userinfo[0] = '\0';
 	if (http_basic_decode(h->fields[i].value, rq->userinfo, max,
 			      &rq->o_user, &rq->o_pass) != 0)

@@ -643,6 +643,33 @@ static void test_url_decode(void **state)
 	assert_int_equal(http_url_decode("abc", 3, 0, out, 3), -1);
 }
 
+/* Found by fuzz_service: a bad escape after decoded bytes left them
+ * unterminated, and proxy's wipe of URL credentials ("http://user:p%zz@")
+ * then read past the buffer.  A failed decode leaves an empty string and
+ * no decoded byte behind. */
+static void test_url_decode_failure_leaves_empty(void **state)
+{
+	static const char *const bad[] = { "user:pa%zz", "ab%4", "ab%",
+					   "secret%00", "x+y%0" };
+	char out[16];
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(out, 'X', sizeof(out));
+		assert_int_equal(http_url_decode(bad[i], strlen(bad[i]), 1, out,
+						 strlen(bad[i]) + 1), -1);
+		for (j = 0; j < strlen(bad[i]); j++)
+			if (out[j] != '\0' && out[j] != 'X')
+				fail_msg("'%s': decoded byte %zu left: %c",
+					 bad[i], j, out[j]);
+		assert_int_equal(out[0], '\0');
+	}
+	memset(out, 'X', sizeof(out));
+	assert_int_equal(http_url_decode("abc", 3, 0, out, 3), -1);
+	assert_int_equal(out[0], '\0');
+}
+
 /* ---- random hostile input ------------------------------------------------ */
 
 static uint32_t rnd_state = 12345;
@@ -757,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_url_decode),
+		cmocka_unit_test(test_url_decode_failure_leaves_empty),
 		cmocka_unit_test(test_random_input),
 	};
 
