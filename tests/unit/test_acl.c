@@ -21,6 +21,7 @@
 #include "acl.h"
 #include "client.h"
 #include "conf.h"
+#include "conf_test.h"
 #include "errcode.h"
 #include "service.h"
 
@@ -542,27 +543,13 @@ test_large_lists(void **state)
 static struct conf_gen *
 load(const char *text, int *nerr, char **msgs)
 {
-	size_t len = 0;
-	FILE *diag = open_memstream(msgs, &len);
-	struct conf_gen *g;
-
-	assert_non_null(diag);
-	g = conf_load_mem(text, strlen(text), "t.cfg", CONF_RUN, diag, nerr);
-	fclose(diag);
-	return g;
+	return conf_test_load(text, CONF_RUN, nerr, msgs);
 }
 
 static void
 expect_error(const char *text, const char *message)
 {
-	char *msgs = NULL;
-	int nerr = 0;
-	struct conf_gen *g = load(text, &nerr, &msgs);
-
-	assert_null(g);
-	if (strstr(msgs, message) == NULL)
-		fail_msg("expected '%s' in '%s'", message, msgs);
-	free(msgs);
+	conf_test_expect_error(text, message);
 }
 
 static void

@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "client.h"
 #include "conf.h"
+#include "conf_test.h"
 #include "errcode.h"
 #include "net.h"
 #include "pwhash.h"
@@ -83,14 +84,7 @@ static int cmd_reg_up(struct conf_ctx *ctx, int argc, char **argv)
 static struct conf_gen *
 load(const char *text, int *nerr, char **msgs)
 {
-	size_t len = 0;
-	FILE *diag = open_memstream(msgs, &len);
-	struct conf_gen *g;
-
-	assert_non_null(diag);
-	g = conf_load_mem(text, strlen(text), "t.cfg", CONF_RUN, diag, nerr);
-	fclose(diag);
-	return g;
+	return conf_test_load(text, CONF_RUN, nerr, msgs);
 }
 
 static int

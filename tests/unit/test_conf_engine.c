@@ -16,20 +16,14 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_test.h"
 #include "service.h"
 
 /* Run a config from memory; diagnostics are captured in *msgs. */
 static struct conf_gen *load(const char *text, enum conf_mode mode,
 			     int *nerr, char **msgs)
 {
-	size_t len = 0;
-	FILE *diag = open_memstream(msgs, &len);
-	struct conf_gen *g;
-
-	assert_non_null(diag);
-	g = conf_load_mem(text, strlen(text), "t.cfg", mode, diag, nerr);
-	fclose(diag);
-	return g;
+	return conf_test_load(text, mode, nerr, msgs);
 }
 
 static void expect_error(const char *text, const char *message)

@@ -22,6 +22,7 @@
 
 #include "acl.h"
 #include "conf.h"
+#include "conf_test.h"
 #include "connback.h"
 #include "errcode.h"
 #include "parent.h"
@@ -81,28 +82,12 @@ static int port_of(const struct parent_entry *e)
 
 static struct conf_gen *load(const char *text, int *nerr, char **msgs)
 {
-	size_t len = 0;
-	FILE *diag = open_memstream(msgs, &len);
-	struct conf_gen *g;
-
-	assert_non_null(diag);
-	g = conf_load_mem(text, strlen(text), "t.cfg", CONF_RUN, diag, nerr);
-	fclose(diag);
-	return g;
+	return conf_test_load(text, CONF_RUN, nerr, msgs);
 }
 
 static void expect_error(const char *text, const char *message)
 {
-	char *msgs = NULL;
-	int nerr = 0;
-	struct conf_gen *g = load(text, &nerr, &msgs);
-
-	if (g != NULL)
-		conf_gen_unref(g);
-	assert_null(g);
-	if (strstr(msgs, message) == NULL)
-		fail_msg("expected '%s' in '%s'", message, msgs);
-	free(msgs);
+	conf_test_expect_error(text, message);
 }
 
 static struct conf_gen *expect_ok(const char *text)

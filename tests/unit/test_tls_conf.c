@@ -14,20 +14,14 @@
 #include <string.h>
 
 #include "conf.h"
+#include "conf_test.h"
 #include "service.h"
 #include "tls.h"
 
 static struct conf_gen *load(const char *text, enum conf_mode mode,
 			     int *nerr, char **msgs)
 {
-	size_t len = 0;
-	FILE *diag = open_memstream(msgs, &len);
-	struct conf_gen *g;
-
-	assert_non_null(diag);
-	g = conf_load_mem(text, strlen(text), "t.cfg", mode, diag, nerr);
-	fclose(diag);
-	return g;
+	return conf_test_load(text, mode, nerr, msgs);
 }
 
 /* Each service line takes the values in force at it. */
