@@ -41,4 +41,19 @@ static inline void conf_test_expect_error(const char *text,
 	free(msgs);
 }
 
+/* --check of text finds exactly one error, with message. */
+static inline void conf_test_check_fails(const char *text,
+					 const char *message)
+{
+	char *msgs = NULL;
+	int nerr = 0;
+	struct conf_gen *g = conf_test_load(text, CONF_CHECK, &nerr, &msgs);
+
+	assert_null(g);
+	assert_int_equal(nerr, 1);
+	if (strstr(msgs, message) == NULL)
+		fail_msg("expected '%s' in '%s'", message, msgs);
+	free(msgs);
+}
+
 #endif
