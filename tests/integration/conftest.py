@@ -16,6 +16,7 @@ Module-level helpers (import them with ``from conftest import ...``)
     wait_until, connect, data_chunks, send_stream, recv_stream, ...
 """
 
+import collections
 import hashlib
 import os
 import random
@@ -114,12 +115,32 @@ def wait_split_record(path, fields, pred, timeout=10.0):
         % (path, path.read_text() if path.exists() else "-"))
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_EPHEMERAL_LOW = _ephemeral_low()
+_recent_ports = collections.deque(maxlen=1024)
+
+
 def free_port(host=LOOP4, kind=socket.SOCK_STREAM):
-    """A port that was free a moment ago (bind port 0, read it, close)."""
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(fam, kind) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port that was free a moment ago, for a listener the test starts
+    later.  It comes from below the kernel's ephemeral range, so nothing
+    that binds port 0 or connects meanwhile (a test server, a client's
+    source port) can take it; nor can a client connect to itself through
+    it (TCP simultaneous open).  Ports handed out recently are not
+    handed out again."""
+    top = max(2000, min(_EPHEMERAL_LOW, 65536))
+    for _ in range(500):
+        port = random.randrange(1024, top)
+        if port not in _recent_ports and port_is_free(port, host, kind):
+            _recent_ports.append(port)
+            return port
+    raise RuntimeError("no free port below %d" % top)
 
 
 def free_udp_port(host=LOOP4):
@@ -584,22 +605,10 @@ def udp_echo_server():
 
 
 def unused_port(host=LOOP4):
-    """A loopback TCP port with nothing listening on it, taken from below
-    the ephemeral range: a connect() to an ephemeral port can pick that
-    same port as its source and connect to itself (TCP simultaneous
-    open), which would make "connection refused" tests flaky."""
-    low = 32768
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            low = int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        pass
-    top = max(2000, min(low, 65536))
-    for _ in range(200):
-        port = random.randrange(1024, top)
-        if port_is_free(port, host):
-            return port
-    raise RuntimeError("no unused port below %d" % top)
+    """A loopback TCP port with nothing listening on it (see free_port:
+    not an ephemeral port, so "connection refused" tests cannot connect
+    to themselves)."""
+    return free_port(host)
 
 
 @pytest.fixture

@@ -137,10 +137,12 @@ def records(log):
             for m in REC_RX.finditer(text)]
 
 
-def record_for(log, cport, timeout=10.0):
+def record_for(log, cport, src=None, timeout=10.0):
+    """The record of the connection from client port cport (and address
+    src, when given: a port may come again from another source)."""
     def find():
         for r in records(log):
-            if r["cport"] == cport:
+            if r["cport"] == cport and (src is None or r["ip"] == src):
                 return r
         return None
     return wait_until(find, timeout, what=lambda: "a record for client "
@@ -250,7 +252,7 @@ class Rig:
         """Returns (ok, code in the access record, record)."""
         rc, code, lport = curl(proxy_url(kind or self.kind, self.port, user,
                                          pw), url, src=src, head=head)
-        rec = record_for(self.log, lport)
+        rec = record_for(self.log, lport, src)
         ok = rc == 0 and code == "200"
         if self.kind == "proxy" and not ok:
             # F-ACL-02: code 1 -> 403, other refusals -> 407
@@ -290,7 +292,7 @@ def tcppm_try(port, log, src=LOOP4):
             got = recv_exact(s, 5, timeout=5)
         except OSError:
             got = b""
-    return got == b"hello", record_for(log, lport)
+    return got == b"hello", record_for(log, lport, src)
 
 
 @pytest.mark.parametrize("acl,src,relayed,code", [
