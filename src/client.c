@@ -117,6 +117,20 @@ void client_main(void *arg)
 	service_release(svc);
 }
 
+int client_take_preset(struct client *cl)
+{
+	struct request *p = cl->preset;
+
+	if (p == NULL || cl->req.host != NULL || cl->req.addr.len != 0)
+		return 0;
+	cl->req.host = p->host;
+	cl->req.port = p->port;
+	cl->req.addr = p->addr;
+	free(p);
+	cl->preset = NULL;
+	return 1;
+}
+
 void client_set_text(struct client *cl, const char *text)
 {
 	char *t = strdup(text ? text : "");
@@ -238,6 +252,9 @@ void client_finish(struct client *cl, int err)
 	wipe(cl->cred.password);
 	wipe(cl->cred.user);
 	free(cl->req.host);
+	if (cl->preset != NULL)
+		free(cl->preset->host);
+	free(cl->preset);
 	free(cl->text);
 	free(cl->ext_addr);
 	free(cl->acct_sid);

@@ -102,6 +102,10 @@ struct client {
 	int listed;
 	char *shown;
 	struct filter_conn *filt;    /* filter.h: attached filters, or NULL */
+	/* A destination a filter's client hook preset (plugin_api.h
+	 * conn_set_dest, TransparentPlugin), or NULL.  Services whose
+	 * target is not in their protocol take it (client_take_preset). */
+	struct request *preset;
 };
 
 /* Create the client for an accepted socket (takes ownership of fd). */
@@ -113,6 +117,11 @@ struct client *client_new(struct service *svc, os_sock_t fd,
 void client_main(void *arg);
 /* The only exit: log with err (unless already logged), close, free. */
 void client_finish(struct client *cl, int err);
+
+/* Move the destination preset at accept (cl->preset) into cl->req,
+ * unless req already names one (a local redirection).  Returns 1 when
+ * it was taken, 0 otherwise. */
+int client_take_preset(struct client *cl);
 
 /* Set the %T text (copied). */
 void client_set_text(struct client *cl, const char *text);

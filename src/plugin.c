@@ -168,6 +168,11 @@ static int api_set_message(int table, int i, const char *text)
 	return msgtab_set(&active->gen->msgs, table, (size_t)i, text);
 }
 
+static int api_register_filter(const struct px_filter *f, void *data)
+{
+	return plugin_filter_register(active ? active->gen : NULL, f, data);
+}
+
 void plugin_traffic_apply(const struct plugin_hooks *h, struct px_traffic *t)
 {
 	int i;
@@ -205,6 +210,9 @@ static const struct px_api api = {
 	api_conf_run,
 	api_at_run_end,
 	api_register_auth_rewrite,
+	api_register_filter,
+	plugin_conn_socket,
+	plugin_conn_set_dest,
 };
 
 const struct px_api *plugin_api(void)

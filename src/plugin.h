@@ -8,6 +8,13 @@ struct conf_ctx;
 struct plugin_hooks;
 struct px_traffic;
 struct px_api;
+struct px_filter;
+struct px_conn;
+struct conf_gen;
+struct sockaddr;
+
+#include <stddef.h>
+#include <stdint.h>
 
 /* The `plugin PATH ENTRY [ARGS]` command. */
 int plugin_cmd(struct conf_ctx *ctx, int argc, char **argv);
@@ -23,5 +30,13 @@ void plugin_run_begin(void);
 void plugin_traffic_apply(const struct plugin_hooks *h, struct px_traffic *t);
 /* Release the hooks of a generation that is gone (conf_gen_unref). */
 void plugin_hooks_free(struct plugin_hooks *h);
+
+/* plugin_filter.c: register_filter into generation g, and the
+ * connection accessors of plugin_api.h. */
+int plugin_filter_register(struct conf_gen *g, const struct px_filter *f,
+			   void *data);
+intptr_t plugin_conn_socket(struct px_conn *conn);
+int plugin_conn_set_dest(struct px_conn *conn, const struct sockaddr *sa,
+			 size_t salen, const char *host);
 
 #endif

@@ -29,6 +29,9 @@
  *   per-run state when the run's configuration is gone.
  *   register_auth_rewrite - an authentication type that rewrites the
  *   credentials for the methods after it (utf8tocp1251).
+ *   register_filter, conn_socket, conn_set_dest - a filter that sees
+ *   each accepted connection before the service protocol runs and may
+ *   preset its destination (TransparentPlugin).
  * What a plugin registers or replaces belongs to one config run: every
  * run (start-up and each reload) starts without it, and the entry does
  * it again.  Connections keep what their own run set up, so a reload
@@ -80,6 +83,35 @@ struct px_traffic {
 
 /* A traffic hook (see register_traffic).  Runs on worker threads. */
 typedef void (*px_traffic_fn)(void *arg, struct px_traffic *t);
+
+/* One accepted connection, as a filter's client hook sees it (opaque;
+ * valid only during that call). */
+struct px_conn;
+struct sockaddr;
+
+/* Results of a filter's client hook. */
+#define PX_FILTER_CONTINUE 0    /* attach to the connection */
+#define PX_FILTER_PASS 1        /* leave this connection alone */
+#define PX_FILTER_REJECT 3      /* drop the connection (logged as 19) */
+
+/* A plugin filter (see register_filter).  Every hook may be NULL.  The
+ * daemon copies the structure; size lets later members be appended. */
+struct px_filter {
+	size_t size;            /* sizeof(struct px_filter) of the plugin */
+	/* At each service line of the run, on the main thread: the state
+	 * the client hook of that service gets, or NULL = this service
+	 * does not use the filter.  service is the command word ("tcppm",
+	 * "tlspr", "proxy"...).  Without open the state is data. */
+	void *(*open)(void *data, const char *service);
+	/* The service is gone: its state from open. */
+	void (*close)(void *svc);
+	/* A TCP connection was accepted (after -H, before the protocol);
+	 * on the connection's worker thread, many at once.  Returns a
+	 * PX_FILTER_* result. */
+	int (*client)(void *svc, struct px_conn *conn);
+	/* The run's configuration is gone: data may be freed. */
+	void (*release)(void *data);
+};
 
 /* Message tables (see set_message). */
 #define PX_MSG_PROXY 0          /* HTTP proxy error page bodies */
@@ -165,6 +197,27 @@ struct px_api {
 	 * Same rules as register_auth otherwise.  Returns 0 or -1. */
 	int (*register_auth_rewrite)(const char *name, px_auth_rewrite_fn fn,
 				     void *arg);
+
+	/* Put a filter at the head of the current config run's filter
+	 * list (before the built-in TLS and PCRE filters): the services of
+	 * the run started after this call use it, each as its open hook
+	 * decides.  The filter belongs to the run (release is called with
+	 * data once the run's last service and connection are gone).  Only
+	 * during a plugin's entry or command.  Returns 0 or -1. */
+	int (*register_filter)(const struct px_filter *f, void *data);
+	/* The client socket of a connection (a SOCKET on Windows), for
+	 * getsockopt / getsockname; -1 if none. */
+	intptr_t (*conn_socket)(struct px_conn *conn);
+	/* Preset the destination a connection asks for: an IPv4 or IPv6
+	 * address with a non-zero port, and host, its name for ACLs and
+	 * the log (NULL: the address as text).  tcppm connects there
+	 * instead of its configured target; tlspr connects to the address
+	 * and takes the name from the client's SNI.  Services that read a
+	 * destination from their own protocol (proxy, socks, ftppr, the
+	 * mail proxies) ignore it.  Only from a client hook.  Returns 0 or
+	 * -1 (bad address, no memory). */
+	int (*conn_set_dest)(struct px_conn *conn, const struct sockaddr *sa,
+			     size_t salen, const char *host);
 };
 
 /* Whether the daemon's table has the member m (appended members). */

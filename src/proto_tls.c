@@ -287,6 +287,9 @@ tls_run(struct client *cl, int starttls)
 
 	memset(&tc, 0, sizeof(tc));
 	tc.cl = cl;
+	/* a destination preset at accept (TransparentPlugin) is known
+	 * before the hello: SNI only renames it (services.md 9.1 step 4) */
+	client_take_preset(cl);
 	tc.starttls = starttls;
 	tc.buf = malloc(TLS_RECORD_HEADER + TLS_RECORD_MAX_WIRE);
 	if (tc.buf == NULL)

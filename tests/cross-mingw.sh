@@ -64,8 +64,9 @@ if [ "$status" = 0 ]; then
 fi
 
 # The plugins Makefile.msvc64 builds as DLLs must compile for Windows.
-for p in TrafficPlugin StringsPlugin utf8tocp1251; do
-	if "$cc" "${cflags[@]}" -shared -o "$tmp/$p.dll" plugins/$p/*.c; then
+for p in TrafficPlugin StringsPlugin utf8tocp1251 TransparentPlugin; do
+	if "$cc" "${cflags[@]}" -shared -o "$tmp/$p.dll" plugins/$p/*.c \
+	    "${libs[@]}"; then
 		echo "cross-mingw: built $p.dll"
 	else
 		echo "cross-mingw: FAILED to build $p.dll" >&2
