@@ -125,8 +125,12 @@ static int listen_with_retry(struct service *svc)
 
 /* Accept one waiting connection and make its client.  Returns 1 when a
  * connection was taken (*out = its client, or NULL when there was no
- * memory for it), 0 when none was waiting, -1 on an error (logged). */
-static int accept_client(struct service *svc, struct client **out)
+ * memory for it), 0 when none was waiting, -1 on an error (logged unless
+ * quiet: workers leave that to the listener, which meets the same error
+ * and pauses between tries, so a full descriptor table is not logged by
+ * every worker that finishes). */
+static int accept_client(struct service *svc, struct client **out,
+			 int quiet)
 {
 	const struct svc_conf *sc = svc->conf;
 	struct sockaddr_storage ss;
@@ -146,6 +150,8 @@ static int accept_client(struct service *svc, struct client **out)
 
 		if (os_errno_is_wouldblock(err) || os_errno_is_intr(err))
 			return 0;
+		if (quiet)
+			return -1;
 		service_log(svc, 0, "accept(): %s",
 			    os_strerror(err, ebuf, sizeof(ebuf)));
 		return -1;
@@ -167,7 +173,7 @@ static int accept_one(struct service *svc)
 	const struct svc_conf *sc = svc->conf;
 	struct client *cl;
 	char ebuf[128];
-	int rc = accept_client(svc, &cl);
+	int rc = accept_client(svc, &cl, 0);
 
 	if (rc < 0)
 		os_sleep_ms(10);   /* EMFILE and friends: let descriptors
@@ -415,7 +421,7 @@ struct client *service_next_client(struct service *svc)
 	os_atomic_inc(&svc->acceptors);
 	if (!os_atomic_load(&svc->stop) &&
 	    os_atomic_load(&svc->active) < svc->conf->maxconn)
-		(void)accept_client(svc, &cl);
+		(void)accept_client(svc, &cl, 1);
 	os_atomic_dec(&svc->acceptors);
 	return cl;
 }
