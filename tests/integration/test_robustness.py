@@ -3,6 +3,7 @@ the daemon must still serve a normal request (and, at teardown, exit
 cleanly with no sanitizer report)."""
 
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -13,6 +14,7 @@ import time
 import pytest
 
 from conftest import (LOOP4, MiB, assert_serves, connect, data_chunks,
+                      echo_roundtrip,
                       free_port, free_udp_port, nofile_limit, recv_all,
                       recv_exact, recv_stream, wait_record, wait_until)
 
@@ -412,3 +414,39 @@ def test_sigterm_during_bulk_transfer(proxy, source_server, sink_server):
     for t in threads:
         t.join(40)
     assert not any(t.is_alive() for t in threads)
+
+
+def test_descriptor_exhaustion_recovers(proxy, hold_server, echo_server):
+    """With the descriptor table full (RLIMIT_NOFILE lowered on the
+    running daemon), accept() fails with EMFILE: the daemon keeps
+    running, logs the error without flooding (the listener pauses
+    between tries), and serves again once the tunnels are gone."""
+    port, good = free_port(), free_port()
+    d = proxy("log\ninternal 127.0.0.1\nmaxconn 500\n"
+              "tcppm %d 127.0.0.1 %d\n" % (port, hold_server.port)
+              + "tcppm %d 127.0.0.1 %d\n" % (good, echo_server.port))
+    d.wait_listening(port)
+    d.wait_listening(good)
+    used = len(os.listdir("/proc/%d/fd" % d.pid))
+    limit = used + 20          # room for about 10 tunnels
+    saved = resource.prlimit(d.pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(d.pid, resource.RLIMIT_NOFILE, (limit, saved[1]))
+    socks = []
+    try:
+        for _ in range(40):
+            socks.append(connect(port, timeout=5))   # kernel backlog
+        wait_until(lambda: "accept(): " in d.stdout_text()
+                   or "accept(): " in d.stderr_text(), 10,
+                   what="the accept() error to be logged")
+        time.sleep(1.0)
+        assert d.alive()
+    finally:
+        for s in socks:
+            s.close()
+    text = d.stdout_text() + d.stderr_text()
+    # the listener pauses 10 ms after each failure: a second of it is
+    # at most about a hundred lines
+    assert 0 < text.count("accept(): ") < 400, text.count("accept(): ")
+    resource.prlimit(d.pid, resource.RLIMIT_NOFILE, saved)
+    for i in range(5):
+        assert echo_roundtrip(good, b"again %d" % i) == b"again %d" % i
