@@ -220,6 +220,16 @@ def test_metrics_need_admin_authentication(proxy, tmp_path):
     assert svc(m, "connections_total", "ADMIN", ap) >= 7
 
 
+def test_metrics_refused_on_read_only_admin(proxy, tmp_path):
+    """`admin -s` shows only the requester's counters, so /metrics (every
+    service and counter) is refused there; /health still answers."""
+    ap = free_port()
+    proxy("internal 127.0.0.1\nadmin -s -p%d\n" % ap, wait_ports=[ap])
+    assert admin_get(ap, "/metrics")[0] == 403
+    status, _, body = admin_get(ap, "/health")
+    assert (status, body) == (200, b"ok\n")
+
+
 def test_metrics_across_reload(proxy, tmp_path, echo_server):
     """A reload keeps the numbers of a service line with the same name
     and address; a line that is gone is no longer listed; reloads are
