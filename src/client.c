@@ -16,6 +16,7 @@
 #include "limit.h"
 #include "log.h"
 #include "logformat.h"
+#include "metrics.h"
 #include "os.h"
 #include "parent.h"
 #include "plugin.h"
@@ -54,6 +55,7 @@ struct client *client_new(struct service *svc, os_sock_t fd,
 	service_ref(svc);
 	conf_gen_ref(cl->gen);
 	os_atomic_inc(&svc->active);
+	metrics_conn_open(svc->metrics);
 	return cl;
 }
 
@@ -204,6 +206,8 @@ void client_log(struct client *cl, int err)
 		log_sink_write(sc->log, line, n);
 	}
 	counter_account(cl);   /* also for unlogged requests */
+	metrics_conn_bytes(cl->svc->metrics, cl->stats.bytes_from_server,
+			   cl->stats.bytes_from_client);
 	/* The next record of this connection covers only what follows. */
 	memset(&cl->stats, 0, sizeof(cl->stats));
 	cl->start_ms = now;
@@ -260,6 +264,7 @@ void client_finish(struct client *cl, int err)
 	free(cl->acct_sid);
 	conf_gen_unref(cl->gen);
 	os_atomic_dec(&svc->active);
+	metrics_conn_close(svc->metrics, err);
 	free(cl);
 	service_release(svc);
 }

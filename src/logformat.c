@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "logformat.h"
+#include "logjson.h"
 #include "net.h"
 #include "os.h"
 
@@ -515,6 +516,9 @@ logformat_expand(char *out, size_t outlen, const char *fmt,
 
 	if (out == NULL || outlen == 0)
 		return 0;
+	/* `logformat json` (logjson.h): the whole record as JSON */
+	if (logjson_selected(fmt))
+		return logjson_write(out, outlen, rec != NULL ? rec : &empty);
 	o.buf = out;
 	o.len = 0;
 	o.cap = outlen - 1;

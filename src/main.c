@@ -9,6 +9,7 @@
 #include "filter_pcre.h"
 #include "limit.h"
 #include "log.h"
+#include "metrics.h"
 #include "net.h"
 #include "os.h"
 #include "service.h"
@@ -240,7 +241,7 @@ static void reload(struct runtime *rt)
 {
 	const char *path = reload_path(rt);
 	struct conf_gen *ng;
-	int nerr = 0;
+	int nerr = 0, applied;
 
 	if (path == NULL) {
 		log_diag("reload: the configuration was read from standard "
@@ -251,6 +252,7 @@ static void reload(struct runtime *rt)
 	if (ng == NULL) {
 		log_diag("reload: %s has errors; the running configuration "
 			 "stays in force", path);
+		metrics_note_reload(0);
 		return;
 	}
 	stop_services(rt);
@@ -259,8 +261,10 @@ static void reload(struct runtime *rt)
 	/* F-PROC-10: open connections of `force` services see the new
 	 * number and check their authorization again */
 	conf_gen_publish(ng);
-	if (apply(rt, ng) != 0)
+	applied = apply(rt, ng) == 0;
+	if (!applied)
 		log_diag("reload: %s could not be applied completely", path);
+	metrics_note_reload(applied);
 	rt->paused = 0;
 }
 
@@ -361,6 +365,7 @@ static int run_daemon(void)
 
 	memset(&rt, 0, sizeof(rt));
 	rt.config_path = pick_source(run_path);
+	metrics_note_start();
 	install_signals();
 	g = conf_load_file(rt.config_path, CONF_RUN, stderr, &nerr);
 	if (g == NULL) {

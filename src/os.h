@@ -59,12 +59,17 @@ typedef struct pollfd os_pollfd_t;
 #define os_atomic_add(p, v) (_InterlockedExchangeAdd((volatile long *)(p), (v)) + (v))
 #define os_atomic_load(p) _InterlockedCompareExchange((volatile long *)(p), 0, 0)
 #define os_atomic_store(p, v) _InterlockedExchange((volatile long *)(p), (v))
+/* 64-bit counters (byte totals) */
+#define os_atomic_add64(p, v) (_InterlockedExchangeAdd64((volatile __int64 *)(p), (v)) + (v))
+#define os_atomic_load64(p) _InterlockedCompareExchange64((volatile __int64 *)(p), 0, 0)
 #else
 #define os_atomic_inc(p) __atomic_add_fetch((p), 1, __ATOMIC_SEQ_CST)
 #define os_atomic_dec(p) __atomic_sub_fetch((p), 1, __ATOMIC_SEQ_CST)
 #define os_atomic_add(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
 #define os_atomic_load(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define os_atomic_store(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define os_atomic_add64(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
+#define os_atomic_load64(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #endif
 
 /* ---- start-up ------------------------------------------------------- */

@@ -25,7 +25,9 @@
 #include "counter.h"
 #include "errcode.h"
 #include "http_parse.h"
+#include "metrics.h"
 #include "msgtab.h"
+#include "promtext.h"
 #include "service.h"
 #include "sockio.h"
 
@@ -461,6 +463,46 @@ static int page_css(struct admin_req *ar)
 	return send_typed(ar, 200, "OK", "text/css", NULL, &b);
 }
 
+/* ---- /metrics and /health (beyond the original) -------------------------- */
+
+/* Prometheus text: every service and counter, so not on a read-only
+ * admin (its counters page shows only the requester's rules). */
+static int page_metrics(struct admin_req *ar)
+{
+	struct admin_buf b;
+
+	if (ar->readonly)
+		return send_message(ar, 403, "Forbidden", NULL,
+			"Read-only access: /metrics is not available.", 0);
+	admin_buf_init(&b, ADMIN_PAGE_MAX);
+	metrics_render(&b, ar->cl->gen);
+	if (b.failed) {
+		admin_buf_free(&b);
+		return send_message(ar, 500, "Internal Server Error", NULL,
+			"The metrics document is too large.", 0);
+	}
+	return send_typed(ar, 200, "OK", PROMTEXT_CTYPE, NULL, &b);
+}
+
+/* A liveness probe: no lock, no walk. */
+static int page_health(struct admin_req *ar)
+{
+	struct admin_buf b;
+
+	admin_buf_init(&b, 16);
+	admin_buf_str(&b, "ok\n");
+	return send_typed(ar, 200, "OK", "text/plain", NULL, &b);
+}
+
+/* The path without a query string is name. */
+static int path_is(const char *path, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(path, name, n) == 0 &&
+	       (path[n] == '\0' || path[n] == '?');
+}
+
 /* ---- /U ----------------------------------------------------------------------- */
 
 /* Read a Content-Length body of at most ADMIN_UPLOAD_MAX bytes into a
@@ -601,6 +643,10 @@ static int dispatch(struct admin_req *ar)
 		return page_index(ar);
 	if (p[0] == 'C' && (p[1] == '\0' || p[1] == 'D' || p[1] == 'S'))
 		return page_counters(ar);
+	if (path_is(p, "metrics"))
+		return page_metrics(ar);
+	if (path_is(p, "health"))
+		return page_health(ar);
 	if (ar->readonly && strchr("RSFU", p[0]) != NULL)
 		return send_message(ar, 403, "Forbidden", NULL,
 			"Read-only access: only the counters page is "

@@ -15,6 +15,7 @@
 #include "errcode.h"
 #include "log.h"
 #include "logformat.h"
+#include "metrics.h"
 #include "os.h"
 
 #include <errno.h>
@@ -322,8 +323,11 @@ struct service *service_start(struct svc_conf *sc, struct conf_gen *gen)
 	svc->refs = 1;
 	os_mutex_init(&svc->cl_lock);
 	conf_gen_ref(gen);
+	/* the same name and address as before a reload: counts go on */
+	svc->metrics = metrics_service_attach(sc);
 	if (os_thread_joinable(&svc->thread, listener_main, svc,
 			       sc->stacksize) != 0) {
+		metrics_service_detach(svc->metrics);
 		conf_gen_unref(gen);
 		os_mutex_destroy(&svc->cl_lock);
 		free(svc);
@@ -434,6 +438,7 @@ void service_request_stop(struct service *svc)
 void service_stop(struct service *svc)
 {
 	run_unlink(svc);
+	metrics_service_detach(svc->metrics);
 	os_atomic_store(&svc->stop, 1);
 	os_thread_join(svc->thread);
 	svc->thread = NULL;

@@ -14,6 +14,7 @@ struct service;
 struct connback;
 struct tls_svc;
 struct filter_chain;
+struct metrics_svc;
 
 /* One protocol handler (proto_*.c).  A TCP handler runs on the worker
  * thread and returns 0 or an errcode.h code; it never frees the client.
@@ -110,6 +111,7 @@ struct service {
 				       from the listening socket */
 	int shared_accept;          /* atomic: workers accept too */
 	int acceptors;              /* atomic: workers inside accept4() */
+	struct metrics_svc *metrics; /* admin /metrics (metrics.h), or NULL */
 };
 
 /* Start a listener thread for sc.  Bind is tried once now (so the
