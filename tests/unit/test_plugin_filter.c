@@ -52,7 +52,8 @@ static int cmd_regf(struct px_conf *conf, int argc, char **argv)
 {
 	static int seven = 7;
 	static const struct px_filter f = {
-		sizeof(struct px_filter), f_open, f_close, NULL, f_release
+		.size = sizeof(struct px_filter), .open = f_open,
+		.close = f_close, .release = f_release
 	};
 
 	(void)conf;
