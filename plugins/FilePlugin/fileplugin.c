@@ -19,6 +19,9 @@
 #ifndef S_IFDIR
 #define S_IFDIR _S_IFDIR
 #endif
+#ifndef S_IFMT
+#define S_IFMT _S_IFMT
+#endif
 
 /* One config run's settings and callbacks.  Main thread only (entry,
  * commands, open); services work on their copies (struct fp_svc). */

@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#ifdef _MSC_VER
+#include <intrin.h>
+#endif
 #ifdef _WIN32
 #include <fcntl.h>
 #include <io.h>
