@@ -39,15 +39,21 @@
 /* What goes into the spool file (flags of fp_register_fn). */
 #define FP_CLIHEADER 0x01u      /* HTTP request head; FTP/SMTP commands */
 #define FP_SRVHEADER 0x02u      /* HTTP response head; FTP/SMTP replies */
-#define FP_CLIDATA 0x04u        /* client -> server payload */
-#define FP_SRVDATA 0x08u        /* server -> client payload */
+#define FP_CLIDATA 0x04u        /* client -> server payload (HTTP request
+				   bodies, SMTP message lines) */
+#define FP_SRVDATA 0x08u        /* server -> client payload (HTTP response
+				   bodies; ftppr's file transfers do not
+				   pass the filters) */
 #define FP_PARTS 0x0fu
 
 /* When the callback is called (flags of fp_register_fn; fp_event.what). */
 #define FP_CALL_ONREQUEST 0x10u /* on the request (HTTP request line, FTP
 				   user@host, SMTP target); nothing is
 				   spooled yet: path is NULL */
-#define FP_CALL_AFTERHEADERS 0x20u /* after a selected head was spooled */
+#define FP_CALL_AFTERHEADERS 0x20u /* after a selected head was spooled
+				   (an HTTP response whose body is read
+				   whole has its body spooled first: the
+				   head is filtered as it is sent) */
 #define FP_CALL_ONDATA 0x40u    /* after a selected data chunk was spooled
 				   (an HTTP body of declared length within
 				   filtermaxsize comes whole: this is then

@@ -12,6 +12,7 @@ rewrite_header, is a plain plugin buffer hook (and stage hook).
 import os
 import re
 import signal
+import smtplib
 import socket
 
 import pytest
@@ -19,6 +20,7 @@ import pytest
 from conftest import (BIN_DIR, LOOP4, free_port, recv_exact,
                       wait_split_record, wait_until)
 from http_util import read_response
+from test_pcre import smtp_server  # noqa: F401 (a fixture)
 
 FILEPLUGIN = BIN_DIR / "FilePlugin.ld.so"
 FAKEAV = BIN_DIR.parent / "tests" / "FakeAV.ld.so"
@@ -186,6 +188,40 @@ def test_headers_are_spooled_when_selected(av_proxy):
     small, big = sorted([int(h[2]), int(d[2])])
     assert h[1] == d[1] and big > len(CLEAN)
     assert small == len(CLEAN) or big - small == len(CLEAN)
+
+
+def test_smtp_message_with_the_signature_is_refused(proxy, plugins,
+                                                     smtp_server, tmp_path):
+    """smtpp: message lines go to the spool (clidata); a line with the
+    signature ends the session with the filter code 676 and the message
+    is not delivered; a clean message is."""
+    fp, av = plugins
+    port, log = free_port(), tmp_path / "px.log"
+    report = tmp_path / "report.txt"
+    proxy(cfg(log, "plugin %s file_plugin\nfile_cachedir %s\n"
+              "plugin %s fakeav %s clidata,data,remove\nsmtpp -p%d\n"
+              % (fp, tmp_path, av, report, port)), wait_ports=[port])
+
+    def send(text):
+        c = smtplib.SMTP(LOOP4, port, timeout=10)
+        try:
+            c.ehlo("client.test")
+            c.login("mailer@127.0.0.1:%d" % smtp_server.port, "pw")
+            c.mail("a@example.org")
+            c.rcpt("b@example.org")
+            return c.data(text)[0]
+        finally:
+            c.close()
+    assert send(b"Subject: ok\r\n\r\nclean text\r\n") == 250
+    assert len(smtp_server.messages) == 1
+    with pytest.raises((smtplib.SMTPException, OSError)):
+        send(b"Subject: bad\r\n\r\nsome EICAR-TEST here\r\n")
+    wait_split_record(log, FIELDS, lambda r: r["svc"] == "SMTPP"
+                      and r["err"] == "00676")
+    assert len(smtp_server.messages) == 1
+    d = wait_report(report, lambda ln: ln[0] == "data" and
+                    ln[4] == "reject", "the refusing data call")
+    wait_until(lambda: not os.path.exists(d[1]), 10, what="spool removed")
 
 
 def test_commands_need_the_plugin(run3proxy, tmp_path):
