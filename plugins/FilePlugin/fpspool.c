@@ -216,8 +216,8 @@ int fp_conn_request(struct fp_conn *c, const char *text, size_t len)
 int fp_conn_part(struct fp_conn *c, unsigned part, const char *p,
 		 size_t n)
 {
-	unsigned when = (part & (FP_CLIDATA | FP_SRVDATA)) ? FP_CALL_ONDATA
-							   : FP_CALL_AFTERHEADERS;
+	unsigned when = (part & (FP_CLIDATA | FP_SRVDATA))
+			? FP_CALL_ONDATA : FP_CALL_AFTERHEADERS;
 	int i, r;
 
 	for (i = 0; i < c->svc->ncb; i++) {

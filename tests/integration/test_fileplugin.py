@@ -279,8 +279,9 @@ def test_plugin_buffer_hook_rewrites_the_request_head(proxy, plugins,
     fp, av = plugins
     port, log = free_port(), tmp_path / "px.log"
     origin = tcp_server(origin_handler)
-    proxy(cfg(log, 'plugin %s rewrite_header "X-Test: one" "X-Test: rewritten"\n'
-              "proxy -p%d\n" % (av, port)), wait_ports=[port])
+    proxy(cfg(log, 'plugin %s rewrite_header "X-Test: one" '
+              '"X-Test: rewritten"\nproxy -p%d\n' % (av, port)),
+          wait_ports=[port])
     status, body = get(port, origin, b"/head", b"X-Test: one\r\n")
     assert status == 200
     assert b"X-Test: rewritten" in body and b"X-Test: one" not in body
