@@ -44,6 +44,17 @@ struct plugin_hooks {
 static struct conf_ctx *active;   /* main thread only */
 static unsigned run_number;       /* main thread only */
 
+/* Named symbols (plugins.md 2): what the plugins of the run number
+ * symbols_run published.  Main thread only; a new run starts empty. */
+#define PLUGIN_SYMBOLS_MAX 64
+#define PLUGIN_SYMBOL_NAME 64
+static struct {
+	char name[PLUGIN_SYMBOL_NAME];
+	void *ptr;
+} symbols[PLUGIN_SYMBOLS_MAX];
+static int nsymbols;
+static unsigned symbols_run;
+
 _Static_assert(PX_MSG_PROXY == MSGTAB_PROXY && PX_MSG_ADMIN == MSGTAB_ADMIN,
 	       "plugin_api.h and msgtab.h number the tables alike");
 
@@ -173,6 +184,50 @@ static int api_register_filter(const struct px_filter *f, void *data)
 	return plugin_filter_register(active ? active->gen : NULL, f, data);
 }
 
+static int symbol_index(const char *name)
+{
+	int i;
+
+	if (symbols_run != run_number)
+		return -1;
+	for (i = 0; i < nsymbols; i++)
+		if (strcmp(symbols[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static int api_publish_symbol(const char *name, void *ptr)
+{
+	int i;
+
+	if (active == NULL || name == NULL || *name == '\0' ||
+	    strlen(name) >= PLUGIN_SYMBOL_NAME)
+		return -1;
+	if (symbols_run != run_number) {
+		nsymbols = 0;
+		symbols_run = run_number;
+	}
+	i = symbol_index(name);
+	if (i < 0) {
+		if (nsymbols >= PLUGIN_SYMBOLS_MAX)
+			return -1;
+		i = nsymbols++;
+		strcpy(symbols[i].name, name);
+	}
+	symbols[i].ptr = ptr;
+	return 0;
+}
+
+static void *api_find_symbol(const char *name)
+{
+	int i;
+
+	if (active == NULL || name == NULL)
+		return NULL;
+	i = symbol_index(name);
+	return i < 0 ? NULL : symbols[i].ptr;
+}
+
 void plugin_traffic_apply(const struct plugin_hooks *h, struct px_traffic *t)
 {
 	int i;
@@ -213,6 +268,9 @@ static const struct px_api api = {
 	api_register_filter,
 	plugin_conn_socket,
 	plugin_conn_set_dest,
+	plugin_buf_set,
+	api_publish_symbol,
+	api_find_symbol,
 };
 
 const struct px_api *plugin_api(void)

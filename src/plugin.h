@@ -36,6 +36,8 @@ void plugin_hooks_free(struct plugin_hooks *h);
 int plugin_filter_register(struct conf_gen *g, const struct px_filter *f,
 			   void *data);
 intptr_t plugin_conn_socket(struct px_conn *conn);
+struct px_buf;
+int plugin_buf_set(struct px_buf *b, const void *p, size_t n);
 int plugin_conn_set_dest(struct px_conn *conn, const struct sockaddr *sa,
 			 size_t salen, const char *host);
 

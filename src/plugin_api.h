@@ -32,6 +32,11 @@
  *   register_filter, conn_socket, conn_set_dest - a filter that sees
  *   each accepted connection before the service protocol runs and may
  *   preset its destination (TransparentPlugin).
+ *   px_filter.hooks/attach/clear/buffer/stage (px_filter.size covers
+ *   them), buf_set - a plugin filter's per-connection state, buffer
+ *   hooks (request, headers, data) and stage hooks (FilePlugin).
+ *   publish_symbol, find_symbol - named symbols, so one plugin can offer
+ *   functions to another (FilePlugin's fp_registercallback).
  * What a plugin registers or replaces belongs to one config run: every
  * run (start-up and each reload) starts without it, and the entry does
  * it again.  Connections keep what their own run set up, so a reload
@@ -92,7 +97,36 @@ struct sockaddr;
 /* Results of a filter's client hook. */
 #define PX_FILTER_CONTINUE 0    /* attach to the connection */
 #define PX_FILTER_PASS 1        /* leave this connection alone */
+#define PX_FILTER_HANDLED 2     /* buffer/stage: done, accept */
 #define PX_FILTER_REJECT 3      /* drop the connection (logged as 19) */
+
+/* The buffer hooks of a filter (plugins.md 2.1), for px_filter.hooks
+ * (as PX_HOOK_BIT()s) and px_filter.buffer. */
+#define PX_HOOK_REQUEST 0       /* HTTP request line; "CONNECT host:port"
+				   (SOCKS); user@host (FTP); target host
+				   (SMTP) */
+#define PX_HOOK_HEADER_CLI 1    /* HTTP request head; FTP and SMTP
+				   commands */
+#define PX_HOOK_HEADER_SRV 2    /* HTTP response head; FTP and SMTP
+				   replies */
+#define PX_HOOK_DATA_CLI 3      /* client -> server payload (a whole HTTP
+				   body when it is read whole: declared
+				   length within filtermaxsize) */
+#define PX_HOOK_DATA_SRV 4      /* server -> client payload (likewise) */
+#define PX_HOOK_BIT(h) (1u << (h))
+
+/* The stage hooks (px_filter.stage). */
+#define PX_STAGE_CONNECT 0      /* the server connection is made */
+#define PX_STAGE_AFTERAUTH 1    /* the auth chain accepted the client */
+#define PX_STAGE_PREDATA 2      /* before the data relay starts */
+
+/* A buffer a buffer hook sees: data[0..len) (not NUL-terminated).  The
+ * hook may replace the content with api->buf_set, never by writing
+ * through data. */
+struct px_buf {
+	const char *data;
+	size_t len;
+};
 
 /* A plugin filter (see register_filter).  Every hook may be NULL.  The
  * daemon copies the structure; size lets later members be appended. */
@@ -111,6 +145,26 @@ struct px_filter {
 	int (*client)(void *svc, struct px_conn *conn);
 	/* The run's configuration is gone: data may be freed. */
 	void (*release)(void *data);
+
+	/* ---- appended: the daemon uses what size covers ---- */
+
+	/* The buffer hooks buffer wants (PX_HOOK_BIT()s). */
+	unsigned hooks;
+	/* The client hook continued (or there is none): the connection's
+	 * state for the hooks below (NULL is a state too).  Worker thread. */
+	void *(*attach)(void *svc, struct px_conn *conn);
+	/* The connection ends: its state from attach. */
+	void (*clear)(void *svc, void *conn);
+	/* A buffer hook (hook is a PX_HOOK_*) on the connection's worker
+	 * thread.  Returns PX_FILTER_CONTINUE (go on with the next filter),
+	 * PASS or HANDLED (accept, later filters skipped) or REJECT: the
+	 * service's filter rejection (HTTP 503 with code 517, SOCKS and
+	 * connect-stage 517/19, SMTP/FTP their filter error replies). */
+	int (*buffer)(void *svc, void *conn, struct px_conn *c, int hook,
+		      struct px_buf *b);
+	/* A stage hook (stage is a PX_STAGE_*); REJECT ends the connection
+	 * (code 19).  Same results as buffer. */
+	int (*stage)(void *svc, void *conn, struct px_conn *c, int stage);
 };
 
 /* Message tables (see set_message). */
@@ -218,6 +272,19 @@ struct px_api {
 	 * -1 (bad address, no memory). */
 	int (*conn_set_dest)(struct px_conn *conn, const struct sockaddr *sa,
 			     size_t salen, const char *host);
+
+	/* Replace the content of b (only the buffer a buffer hook got,
+	 * during that hook) with a copy of p[0..n).  Returns 0 or -1 (no
+	 * memory: b is unchanged). */
+	int (*buf_set)(struct px_buf *b, const void *p, size_t n);
+	/* Publish ptr under name (at most 63 bytes) for the plugins whose
+	 * lines follow in the same config run; publishing a name again
+	 * replaces it.  Only during a plugin's entry or command.  Returns
+	 * 0 or -1 (not in a run, bad name, too many). */
+	int (*publish_symbol)(const char *name, void *ptr);
+	/* What the current config run published as name, or NULL (not
+	 * published, not in a run). */
+	void *(*find_symbol)(const char *name);
 };
 
 /* Whether the daemon's table has the member m (appended members). */

@@ -7,7 +7,9 @@
  * a copy of the plugin's struct px_filter with the plugin's data; each
  * service that uses it gets a small state pairing the two, so the
  * client hook can reach the plugin's hooks.  All of it is immutable
- * after the service line: no locks.
+ * after the service line: no locks.  A plugin with per-connection
+ * hooks (attach, clear, buffer, stage) gets a pf_conn per connection,
+ * touched only by that connection's worker thread.
  */
 #include "plugin.h"
 #include "client.h"
@@ -32,6 +34,45 @@ struct pf_svc {
 	const struct pf_data *pd;
 	void *svc;                 /* what the plugin's open returned */
 };
+
+struct pf_conn {
+	const struct pf_svc *ps;
+	void *conn;                /* what the plugin's attach returned */
+};
+
+/* The buffer a plugin's buffer hook sees; pub comes first so buf_set
+ * can get back to the filter buffer behind it. */
+struct pf_buf {
+	struct px_buf pub;
+	struct filter_buf *fb;
+};
+
+_Static_assert(PX_HOOK_REQUEST == FH_REQUEST &&
+	       PX_HOOK_HEADER_CLI == FH_HEADER_CLI &&
+	       PX_HOOK_HEADER_SRV == FH_HEADER_SRV &&
+	       PX_HOOK_DATA_CLI == FH_DATA_CLI &&
+	       PX_HOOK_DATA_SRV == FH_DATA_SRV,
+	       "plugin_api.h and filter.h number the buffer hooks alike");
+_Static_assert(PX_FILTER_CONTINUE == FILTER_CONTINUE &&
+	       PX_FILTER_PASS == FILTER_PASS &&
+	       PX_FILTER_HANDLED == FILTER_HANDLED &&
+	       PX_FILTER_REJECT == FILTER_REJECT,
+	       "plugin_api.h and filter.h number the results alike");
+
+/* Whether the plugin's hooks need a state per connection. */
+static int pf_per_conn(const struct px_filter *f)
+{
+	return f->attach != NULL || f->clear != NULL || f->buffer != NULL ||
+	       f->stage != NULL;
+}
+
+/* A plugin's result as a filter result (unknown values: reject). */
+static int pf_result(int rc)
+{
+	if (rc < FILTER_CONTINUE || rc > FILTER_REJECT)
+		return FILTER_REJECT;
+	return rc;
+}
 
 static void *pf_open(void *data, const struct svc_conf *sc)
 {
@@ -65,15 +106,100 @@ static void pf_close(void *svc)
 static int pf_client(void *svc, struct client *cl, void **conn)
 {
 	const struct pf_svc *ps = svc;
-	int rc;
+	const struct px_filter *f = &ps->pd->f;
+	struct pf_conn *pc;
+	int rc = PX_FILTER_CONTINUE;
 
-	(void)conn;
-	if (ps->pd->f.client == NULL)
+	if (f->client != NULL)
+		rc = f->client(ps->svc, (struct px_conn *)cl);
+	if (rc == PX_FILTER_PASS)
+		return FILTER_PASS;
+	if (rc != PX_FILTER_CONTINUE)
+		return FILTER_REJECT;
+	if (!pf_per_conn(f))
 		return FILTER_CONTINUE;
-	rc = ps->pd->f.client(ps->svc, (struct px_conn *)cl);
-	if (rc == PX_FILTER_CONTINUE)
+	pc = malloc(sizeof(*pc));
+	if (pc == NULL)
+		return FILTER_REJECT;
+	pc->ps = ps;
+	pc->conn = f->attach != NULL ?
+		   f->attach(ps->svc, (struct px_conn *)cl) : NULL;
+	*conn = pc;
+	return FILTER_CONTINUE;
+}
+
+static void pf_clear(void *conn)
+{
+	struct pf_conn *pc = conn;
+
+	if (pc == NULL)
+		return;
+	if (pc->ps->pd->f.clear != NULL)
+		pc->ps->pd->f.clear(pc->ps->svc, pc->conn);
+	free(pc);
+}
+
+static int pf_stage(void *conn, struct client *cl, int stage)
+{
+	const struct pf_conn *pc = conn;
+
+	if (pc == NULL || pc->ps->pd->f.stage == NULL)
 		return FILTER_CONTINUE;
-	return rc == PX_FILTER_PASS ? FILTER_PASS : FILTER_REJECT;
+	return pf_result(pc->ps->pd->f.stage(pc->ps->svc, pc->conn,
+					      (struct px_conn *)cl, stage));
+}
+
+static int pf_connect(void *svc, void *conn, struct client *cl)
+{
+	(void)svc;
+	return pf_stage(conn, cl, PX_STAGE_CONNECT);
+}
+
+static int pf_afterauth(void *svc, void *conn, struct client *cl)
+{
+	(void)svc;
+	return pf_stage(conn, cl, PX_STAGE_AFTERAUTH);
+}
+
+static int pf_predata(void *svc, void *conn, struct client *cl)
+{
+	(void)svc;
+	return pf_stage(conn, cl, PX_STAGE_PREDATA);
+}
+
+static int pf_buffer(void *svc, void *conn, struct client *cl,
+		     enum filter_hook h, struct filter_buf *b)
+{
+	const struct pf_conn *pc = conn;
+	struct pf_buf pb;
+
+	(void)svc;
+	if (pc == NULL || pc->ps->pd->f.buffer == NULL)
+		return FILTER_CONTINUE;
+	pb.pub.data = b->data;
+	pb.pub.len = b->len;
+	pb.fb = b;
+	return pf_result(pc->ps->pd->f.buffer(pc->ps->svc, pc->conn,
+					       (struct px_conn *)cl, (int)h,
+					       &pb.pub));
+}
+
+int plugin_buf_set(struct px_buf *b, const void *p, size_t n)
+{
+	struct pf_buf *pb = (struct pf_buf *)b;
+	char *c;
+
+	if (b == NULL || (p == NULL && n > 0))
+		return -1;
+	c = malloc(n > 0 ? n : 1);
+	if (c == NULL)
+		return -1;
+	if (n > 0)
+		memcpy(c, p, n);
+	filter_buf_set(pb->fb, c, n);
+	pb->pub.data = c;
+	pb->pub.len = n;
+	return 0;
 }
 
 static void pf_destroy(void *data)
@@ -90,6 +216,11 @@ static const struct filter_ops pf_ops = {
 	.open = pf_open,
 	.close = pf_close,
 	.client = pf_client,
+	.clear = pf_clear,
+	.connect = pf_connect,
+	.afterauth = pf_afterauth,
+	.predata = pf_predata,
+	.buffer = pf_buffer,
 	.destroy = pf_destroy,
 };
 
@@ -97,6 +228,7 @@ int plugin_filter_register(struct conf_gen *g, const struct px_filter *f,
 			   void *data)
 {
 	struct pf_data *pd;
+	unsigned hooks;
 	size_t n;
 
 	if (g == NULL || f == NULL || f->size < sizeof(f->size))
@@ -109,8 +241,10 @@ int plugin_filter_register(struct conf_gen *g, const struct px_filter *f,
 	memcpy(&pd->f, f, n);
 	pd->f.size = sizeof(pd->f);
 	pd->data = data;
+	hooks = pd->f.buffer != NULL ? pd->f.hooks & ((1u << FH_COUNT) - 1)
+				     : 0;
 	/* plugins.md 2.1: a plugin's filter goes before the built-in ones */
-	if (filter_list_add(&g->filters, &pf_ops, pd, 0, 1) != 0) {
+	if (filter_list_add(&g->filters, &pf_ops, pd, hooks, 1) != 0) {
 		free(pd);
 		return -1;
 	}

@@ -64,7 +64,7 @@ if [ "$status" = 0 ]; then
 fi
 
 # The plugins Makefile.msvc64 builds as DLLs must compile for Windows.
-for p in TrafficPlugin StringsPlugin utf8tocp1251 TransparentPlugin; do
+for p in TrafficPlugin StringsPlugin utf8tocp1251 TransparentPlugin FilePlugin; do
 	if "$cc" "${cflags[@]}" -shared -o "$tmp/$p.dll" plugins/$p/*.c \
 	    "${libs[@]}"; then
 		echo "cross-mingw: built $p.dll"

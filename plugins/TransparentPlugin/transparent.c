@@ -86,8 +86,8 @@ PX_PLUGIN_EXPORT int transparent_plugin(const struct px_api *a, int argc,
 					char **argv)
 {
 	static const struct px_filter f = {
-		sizeof(struct px_filter), tp_open, NULL, tp_client,
-		tp_release
+		.size = sizeof(struct px_filter), .open = tp_open,
+		.client = tp_client, .release = tp_release
 	};
 	static int registered;
 	struct tp_run *r;

@@ -87,7 +87,8 @@ PX_PLUGIN_EXPORT int preset_dest(const struct px_api *a, int argc,
 				 char **argv)
 {
 	static const struct px_filter f = {
-		sizeof(struct px_filter), pd_open, NULL, pd_client, free
+		.size = sizeof(struct px_filter), .open = pd_open,
+		.client = pd_client, .release = free
 	};
 	struct preset *p;
 

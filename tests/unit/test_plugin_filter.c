@@ -3,7 +3,8 @@
  * conn_socket, conn_set_dest; plugin_filter.c) and client_take_preset:
  * a filter belongs to the run that registered it, its open hook decides
  * per service line, and a preset destination is checked, kept on the
- * connection and taken by the services that honour it.
+ * connection and taken by the services that honour it.  Buffer and
+ * stage hooks with a per-connection state, buf_set, and named symbols.
  * F-PLUG-02 F-PLUG-03
  */
 #include <stdarg.h>
@@ -52,13 +53,95 @@ static int cmd_regf(struct px_conf *conf, int argc, char **argv)
 {
 	static int seven = 7;
 	static const struct px_filter f = {
-		sizeof(struct px_filter), f_open, f_close, NULL, f_release
+		.size = sizeof(struct px_filter), .open = f_open,
+		.close = f_close, .release = f_release
 	};
 
 	(void)conf;
 	(void)argc;
 	(void)argv;
 	return api->register_filter(&f, &seven) == 0 ? 0 : 1;
+}
+
+/* `regb`: a filter with per-connection, buffer and stage hooks. */
+static int attached, cleared;
+
+static void *b_attach(void *svc, struct px_conn *conn)
+{
+	(void)svc;
+	(void)conn;
+	attached++;
+	return &attached;
+}
+
+static void b_clear(void *svc, void *conn)
+{
+	(void)svc;
+	assert_ptr_equal(conn, &attached);
+	cleared++;
+}
+
+static int b_buffer(void *svc, void *conn, struct px_conn *c, int hook,
+		    struct px_buf *b)
+{
+	(void)svc;
+	(void)c;
+	assert_ptr_equal(conn, &attached);
+	if (hook == PX_HOOK_HEADER_CLI)
+		return api->buf_set(b, "new head", 8) == 0 ? PX_FILTER_CONTINUE
+							   : PX_FILTER_REJECT;
+	assert_int_equal(hook, PX_HOOK_DATA_SRV);
+	if (b->len == 3 && memcmp(b->data, "bad", 3) == 0)
+		return PX_FILTER_REJECT;
+	return b->len == 4 ? 77 : PX_FILTER_PASS;   /* 77: unknown */
+}
+
+static int b_stage(void *svc, void *conn, struct px_conn *c, int stage)
+{
+	(void)svc;
+	(void)conn;
+	(void)c;
+	return stage == PX_STAGE_PREDATA ? PX_FILTER_REJECT
+					 : PX_FILTER_CONTINUE;
+}
+
+static int cmd_regb(struct px_conf *conf, int argc, char **argv)
+{
+	static const struct px_filter f = {
+		.size = sizeof(struct px_filter),
+		.hooks = PX_HOOK_BIT(PX_HOOK_HEADER_CLI) |
+			 PX_HOOK_BIT(PX_HOOK_DATA_SRV),
+		.attach = b_attach,
+		.clear = b_clear,
+		.buffer = b_buffer,
+		.stage = b_stage,
+	};
+
+	(void)conf;
+	(void)argc;
+	(void)argv;
+	return api->register_filter(&f, NULL) == 0 ? 0 : 1;
+}
+
+/* `pub` and `findsym`: named symbols within a run. */
+static int symbol_target;
+static void *found;
+
+static int cmd_pub(struct px_conf *conf, int argc, char **argv)
+{
+	(void)conf;
+	(void)argc;
+	(void)argv;
+	return api->publish_symbol("test_symbol", &symbol_target) == 0 ? 0 : 1;
+}
+
+static int cmd_findsym(struct px_conf *conf, int argc, char **argv)
+{
+	(void)conf;
+	(void)argc;
+	(void)argv;
+	found = api->find_symbol("test_symbol");
+	return 0;
 }
 
 static struct conf_gen *load(const char *text)
@@ -80,7 +163,10 @@ static int setup(void **state)
 {
 	(void)state;
 	api = plugin_api();
-	return api->register_command("regf", 1, 1, cmd_regf);
+	return api->register_command("regf", 1, 1, cmd_regf) ||
+	       api->register_command("regb", 1, 1, cmd_regb) ||
+	       api->register_command("pub", 1, 1, cmd_pub) ||
+	       api->register_command("findsym", 1, 1, cmd_findsym);
 }
 
 static void test_outside_run(void **state)
@@ -226,6 +312,76 @@ static void test_request_wins(void **state)
 	free_client(&cl);
 }
 
+static void test_buffer_and_stage_hooks(void **state)
+{
+	struct conf_gen *g;
+	struct client cl;
+	struct filter_buf b;
+	char orig[] = "old head";
+
+	(void)state;
+	attached = cleared = 0;
+	g = load("regb\ntcppm 12002 127.0.0.1 80\n");
+	assert_non_null(g);
+	memset(&cl, 0, sizeof(cl));
+	cl.conf = g->svcs[0];
+	assert_int_equal(filter_conn_open(&cl), 0);
+	assert_non_null(cl.filt);
+	assert_int_equal(attached, 1);
+	assert_int_equal(filter_conn_hooks(cl.filt),
+			 FILTER_HOOK_BIT(FH_HEADER_CLI) |
+			 FILTER_HOOK_BIT(FH_DATA_SRV));
+
+	/* the head is replaced by a daemon-owned copy */
+	filter_buf_init(&b, orig, strlen(orig));
+	assert_int_equal(filter_run(&cl, FH_HEADER_CLI, &b), FILTER_CONTINUE);
+	assert_int_equal(b.len, 8);
+	assert_memory_equal(b.data, "new head", 8);
+	assert_string_equal(orig, "old head");
+	filter_buf_release(&b);
+
+	/* results: reject, pass, an unknown value rejects */
+	filter_buf_init(&b, "bad", 3);
+	assert_int_equal(filter_run(&cl, FH_DATA_SRV, &b), FILTER_REJECT);
+	filter_buf_init(&b, "good!", 5);
+	assert_int_equal(filter_run(&cl, FH_DATA_SRV, &b), FILTER_PASS);
+	filter_buf_init(&b, "four", 4);
+	assert_int_equal(filter_run(&cl, FH_DATA_SRV, &b), FILTER_REJECT);
+	/* a hook it does not serve */
+	filter_buf_init(&b, "x", 1);
+	assert_int_equal(filter_run(&cl, FH_DATA_CLI, &b), FILTER_CONTINUE);
+
+	assert_int_equal(filter_run_stage(&cl, FS_CONNECT), FILTER_CONTINUE);
+	assert_int_equal(filter_run_stage(&cl, FS_PREDATA), FILTER_REJECT);
+
+	filter_conn_free(cl.filt);
+	assert_int_equal(cleared, 1);
+	conf_gen_unref(g);
+}
+
+static void test_symbols(void **state)
+{
+	struct conf_gen *g;
+
+	(void)state;
+	/* outside a run */
+	assert_int_equal(api->publish_symbol("test_symbol", &symbol_target),
+			 -1);
+	assert_null(api->find_symbol("test_symbol"));
+
+	found = NULL;
+	g = load("pub\nfindsym\n");
+	assert_non_null(g);
+	assert_ptr_equal(found, &symbol_target);
+	conf_gen_unref(g);
+	/* a new run starts without the symbols of the last one */
+	found = &found;
+	g = load("findsym\n");
+	assert_non_null(g);
+	assert_null(found);
+	conf_gen_unref(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +389,8 @@ int main(void)
 		cmocka_unit_test(test_open_per_service),
 		cmocka_unit_test(test_set_dest),
 		cmocka_unit_test(test_request_wins),
+		cmocka_unit_test(test_buffer_and_stage_hooks),
+		cmocka_unit_test(test_symbols),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
