@@ -22,6 +22,7 @@
  * Workers never take `io`.
  */
 #include "counter.h"
+#include "numfmt.h"
 #include "acl.h"
 #include "client.h"
 #include "conf.h"
@@ -254,16 +255,11 @@ int counter_report_name(char *out, size_t len, const char *prefix, char type,
 size_t counter_report_line(char *out, size_t len, int number,
 			   uint64_t bytes, const char *comment)
 {
-	char digits[21];
-	int i = 20, n;
+	char digits[NUMFMT_U64_SIZE];
+	int n;
 
-	/* %020 of a 64-bit value without relying on the C library's
-	 * idea of a 64-bit printf length (Windows) */
-	digits[20] = '\0';
-	do {
-		digits[--i] = (char)('0' + bytes % 10);
-		bytes /= 10;
-	} while (i > 0);
+	/* %020 of a 64-bit value (numfmt.h) */
+	(void)numfmt_u64(digits, bytes, 20);
 	n = snprintf(out, len, "%05d %s%s%s\n", number, digits,
 		     comment ? " #" : "", comment ? comment : "");
 	if (n < 0)

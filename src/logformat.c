@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "logformat.h"
+#include "numfmt.h"
 #include "logjson.h"
 #include "net.h"
 #include "os.h"
@@ -84,23 +85,15 @@ out_str(struct lf_out *o, const char *s)
 		out_mem(o, s, strlen(s));
 }
 
-/* Decimal, zero-padded to at least `width` digits.  Written by hand so
- * that 64-bit values need no printf length modifier, which differs
- * between C libraries (mingw). */
+/* Decimal, zero-padded to at least `width` digits (numfmt.h). */
 static void
 out_uint(struct lf_out *o, uint64_t v, int width)
 {
-	char tmp[24];
-	int n = 0;
+	char tmp[NUMFMT_U64_SIZE];
+	size_t n = numfmt_u64(tmp, v, width), i;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0 && n < (int)sizeof(tmp));
-	while (n < width && n < (int)sizeof(tmp))
-		tmp[n++] = '0';
-	while (n > 0)
-		out_char(o, tmp[--n]);
+	for (i = 0; i < n; i++)
+		out_char(o, tmp[i]);
 }
 
 /* Signed decimal like printf's "%0*d": the sign counts in the width. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "logjson.h"
+#include "numfmt.h"
 #include "net.h"
 #include "os.h"
 
@@ -160,14 +161,9 @@ static void lj_str(struct lj_out *w, const char *key, const char *s,
 
 static void lj_digits(struct lj_out *w, uint64_t v)
 {
-	char tmp[24];
-	int n = 0;
+	char tmp[NUMFMT_U64_SIZE];
 
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	lj_raw(w, tmp + sizeof(tmp) - n, (size_t)n);
+	lj_raw(w, tmp, numfmt_u64(tmp, v, 0));
 }
 
 static void lj_uint(struct lj_out *w, const char *key, uint64_t v)

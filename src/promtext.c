@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "promtext.h"
+#include "numfmt.h"
 
 /* Escape backslash and line feed, and the double quote if quote. */
 static void prom_escape(struct admin_buf *b, const char *s, int quote)
@@ -58,17 +59,12 @@ static void prom_head(struct admin_buf *b, const char *name,
 	admin_buf_str(b, "}");
 }
 
-/* Decimal by hand: no printf length modifiers (they differ on mingw). */
+/* numfmt.h: no printf length modifiers (they differ on mingw). */
 static void prom_u64(struct admin_buf *b, uint64_t v)
 {
-	char tmp[24];
-	int n = 0;
+	char tmp[NUMFMT_U64_SIZE];
 
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	admin_buf_add(b, tmp + sizeof(tmp) - n, (size_t)n);
+	admin_buf_add(b, tmp, numfmt_u64(tmp, v, 0));
 }
 
 void prom_sample(struct admin_buf *b, const char *name,

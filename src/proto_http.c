@@ -17,6 +17,7 @@
  * Nothing is shared, nothing locks.
  */
 #include "client.h"
+#include "numfmt.h"
 #include "errcode.h"
 #include "ftp_client.h"
 #include "ftp_data.h"
@@ -1103,18 +1104,14 @@ static void http_filter_pieces(struct http_session *hs, struct http_in *in,
  * body's before the blank line. */
 static void http_head_set_length(struct http_buf *b, size_t n)
 {
-	char digits[24], *p = digits + sizeof(digits);
+	char digits[NUMFMT_U64_SIZE];
 
-	/* by hand: %zu is not in every printf the project builds with */
-	*--p = '\0';
-	do {
-		*--p = (char)('0' + n % 10);
-		n /= 10;
-	} while (n > 0);
+	/* numfmt.h: %zu is not in every printf the project builds with */
+	(void)numfmt_u64(digits, n, 0);
 	if (b->len >= 2)
 		b->len -= 2;
 	http_buf_adds(b, "Content-Length: ");
-	http_buf_adds(b, p);
+	http_buf_adds(b, digits);
 	http_buf_adds(b, "\r\n\r\n");
 }
 
