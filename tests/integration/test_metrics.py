@@ -18,23 +18,10 @@ from conftest import (LOOP4, connect, free_port, recv_exact, wait_record,
                       wait_until)
 from http_util import Origin, raw_request
 from socks_util import socks5_open
+from test_admin import admin_get
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9]+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)')
-
-
-def admin_get(port, path, user=None, password=None):
-    c = http.client.HTTPConnection(LOOP4, port, timeout=10)
-    try:
-        headers = {}
-        if user is not None:
-            tok = base64.b64encode(("%s:%s" % (user, password)).encode())
-            headers["Authorization"] = "Basic " + tok.decode()
-        c.request("GET", path, headers=headers)
-        r = c.getresponse()
-        return r.status, r.headers, r.read()
-    finally:
-        c.close()
 
 
 def unescape(v):
@@ -324,8 +311,15 @@ def test_json_log_records(proxy, tmp_path, echo_server):
                     pass
             except (socket.timeout, ConnectionResetError):
                 pass
-        wait_until(lambda: len(json_records(log)) >= 3, 10,
-                   what="three JSON records")
+        def all_three():
+            rs = json_records(log)
+            return (any(r["service"] == "SOCK5" for r in rs) and
+                    any('a"b' in (r["request"] or "") for r in rs) and
+                    any((r["request"] or "").startswith("GET %s" % url)
+                        for r in rs))
+        # records are written as connections end, in any order
+        wait_until(all_three, 10, what="the HTTP, SOCKS and hostile "
+                   "records")
         recs = json_records(log)
         for r in recs:
             assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
