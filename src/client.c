@@ -6,6 +6,7 @@
  * is logged exactly once and nothing leaks on an error path.
  */
 #include "client.h"
+#include "netns.h"
 #include "auth.h"
 #include "conf.h"
 #include "connback.h"
@@ -90,6 +91,8 @@ static void client_serve(struct client *cl)
 {
 	int rc = 0;
 
+	/* -ne: sockets towards servers are made in that namespace */
+	netns_thread_use(cl->conf->netns_out_fd);
 	if (cl->conf->proxy_header)
 		rc = read_proxy_header(cl);
 	/* listed once cl_peer is final: the listing reads it unlocked */
@@ -103,6 +106,7 @@ static void client_serve(struct client *cl)
 	if (rc == 0)
 		rc = cl->conf->proto->handle(cl);
 	client_finish(cl, rc);
+	netns_thread_use(NETNS_NONE);
 }
 
 void client_main(void *arg)

@@ -7,6 +7,7 @@
  * one block below with Windows stand-ins.
  */
 #include "net.h"
+#include "netns.h"
 #include "sockio.h"
 
 #include <errno.h>
@@ -39,16 +40,17 @@ static int set_int_opt(os_sock_t s, int level, int opt, int v)
 }
 
 /* A new socket that child processes (os_run_shell, the log archiver)
- * do not inherit: a stray copy would keep a port bound after a reload. */
+ * do not inherit: a stray copy would keep a port bound after a reload.
+ * It is made in this thread's network namespace (-ni/-ne, netns.h). */
 static os_sock_t open_socket(int family, int type)
 {
 #if defined(_WIN32)
 	return WSASocketW(family, type, 0, NULL, 0,
 			  WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
 #elif defined(SOCK_CLOEXEC)
-	return socket(family, type | SOCK_CLOEXEC, 0);
+	return netns_socket(family, type | SOCK_CLOEXEC, 0);
 #else
-	return socket(family, type, 0);
+	return netns_socket(family, type, 0);
 #endif
 }
 

@@ -24,6 +24,7 @@
  * session table has one mutex, held only for lookups and unlinking.
  */
 #include "client.h"
+#include "netns.h"
 #include "resolve.h"
 #include "errcode.h"
 #include "limit.h"
@@ -271,9 +272,13 @@ static int session_socket(struct client *cl, const struct net_addr *to)
 {
 	const struct svc_conf *sc = cl->conf;
 	const struct net_addr *src;
+	int prev = netns_thread_current();
 
 	src = net_family(to) == AF_INET6 ? &sc->external6 : &sc->external4;
-	cl->srv_sock = socket(net_family(to), SOCK_DGRAM, 0);
+	/* -ne: the session socket faces the servers */
+	netns_thread_use(sc->netns_out_fd);
+	cl->srv_sock = netns_socket(net_family(to), SOCK_DGRAM, 0);
+	netns_thread_use(prev);
 	if (cl->srv_sock == OS_BADSOCK)
 		return ERR_SOCKET;
 	if (!net_is_any(src) &&

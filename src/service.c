@@ -10,6 +10,7 @@
  * a client that outlives a reload can still read its service.
  */
 #include "service.h"
+#include "netns.h"
 #include "client.h"
 #include "connback.h"
 #include "errcode.h"
@@ -99,9 +100,12 @@ static int listen_with_retry(struct service *svc)
 	int err = 0;
 
 	while (!os_atomic_load(&svc->stop)) {
+		/* -ni: the listening socket is made in that namespace */
+		netns_thread_use(sc->netns_in_fd);
 		svc->sock = net_listen(&sc->listen, sc->proto->socktype,
 				       sc->backlog, sc->opts_listen,
 				       sc->maxseg, &err, &what);
+		netns_thread_use(NETNS_NONE);
 		if (svc->sock != OS_BADSOCK)
 			return 0;
 		service_log(svc, ERR_BIND, "%s(): %s", what,

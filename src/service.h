@@ -67,6 +67,7 @@ struct svc_conf {
 	char *nat_ext, *nat_int;     /* -Ne -Ni */
 	char *bind_dev_in, *bind_dev_out; /* -Di -De */
 	char *netns_in, *netns_out;  /* -ni -ne */
+	int netns_in_fd, netns_out_fd; /* their files, NETNS_NONE if none */
 	int grace_traf, grace_num, grace_delay; /* -g */
 	int udp_mode;                /* -U */
 	struct log_sink *log;        /* NULL: not logged (refcounted) */

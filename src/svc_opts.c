@@ -8,6 +8,7 @@
  * other services any such argument is an error.
  */
 #include "service.h"
+#include "netns.h"
 #include "acl.h"
 #include "auth.h"
 #include "conf.h"
@@ -381,6 +382,7 @@ static struct svc_conf *svc_from_cursor(struct conf_ctx *ctx,
 	sc->family = NET_PREF_4;
 	sc->splice = -1;
 	sc->halfclose = 1;
+	sc->netns_in_fd = sc->netns_out_fd = NETNS_NONE;
 	sc->udp_mode = 3;
 	sc->bufsize = p->socktype == SOCK_DGRAM ? 16384 : 65536;
 	sc->force = ctx->cur.force;
@@ -401,6 +403,35 @@ static struct svc_conf *svc_from_cursor(struct conf_ctx *ctx,
 	}
 	(void)cmd;
 	return sc;
+}
+
+/* -ni/-ne: open the namespace files now, so a wrong path is a config
+ * error at its line.  --check only warns: the namespace may exist only
+ * where the daemon runs. */
+static int netns_open_opt(struct conf_ctx *ctx, const struct svc_conf *sc,
+			  const char *opt, const char *path, int *fd)
+{
+	char err[512];
+
+	if (path == NULL || *path == '\0')
+		return 0;
+	*fd = netns_open(path, err, sizeof(err));
+	if (*fd != NETNS_NONE || err[0] == '\0')
+		return 0;
+	if (ctx->mode == CONF_CHECK) {
+		conf_warning(ctx, "%s: %s: %s", sc->cmdname, opt, err);
+		return 0;
+	}
+	conf_error(ctx, "%s: %s: %s", sc->cmdname, opt, err);
+	return -1;
+}
+
+static int svc_netns_open(struct conf_ctx *ctx, struct svc_conf *sc)
+{
+	if (netns_open_opt(ctx, sc, "-ni", sc->netns_in, &sc->netns_in_fd))
+		return -1;
+	return netns_open_opt(ctx, sc, "-ne", sc->netns_out,
+			      &sc->netns_out_fd);
 }
 
 struct svc_conf *svc_conf_parse(struct conf_ctx *ctx, int argc, char **argv)
@@ -435,6 +466,8 @@ struct svc_conf *svc_conf_parse(struct conf_ctx *ctx, int argc, char **argv)
 	sc->backlog = ctx->cur.backlog ? ctx->cur.backlog : 1 + sc->maxconn / 8;
 	stack = STACK_BASE + stack_add;
 	sc->stacksize = (size_t)(stack < STACK_MIN ? STACK_MIN : stack);
+	if (svc_netns_open(ctx, sc) != 0)
+		goto bad;
 	/* ssl_* in force: TLS contexts are built once, here, per service */
 	if (tls_svc_from_cursor(ctx, &sc->tls) != 0)
 		goto bad;
@@ -462,6 +495,8 @@ void svc_conf_free(struct svc_conf *sc)
 	free(sc->bind_dev_out);
 	free(sc->netns_in);
 	free(sc->netns_out);
+	netns_close(sc->netns_in_fd);
+	netns_close(sc->netns_out_fd);
 	free(sc->logformat);
 	if (sc->log)
 		log_sink_unref(sc->log);

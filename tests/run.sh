@@ -19,7 +19,7 @@ packages=(build-essential cmake pkg-config libcmocka-dev python3-pytest
 	procps
 	dante-server tinyproxy microsocks
 	unixodbc-dev odbcinst libsqliteodbc sqlite3 libpam0g-dev
-	libldap-dev slapd libpcre2-dev iptables)
+	libldap-dev slapd libpcre2-dev iproute2 iptables)
 
 install_packages() {
 	local missing=()
