@@ -512,13 +512,6 @@ static int cmd_service_line(struct conf_ctx *ctx, int argc, char **argv)
 	}
 	if (strcmp(argv[0], "dnspr") == 0)
 		resolve_dnspr_warning(ctx);
-	if (sc->proto->handle == NULL && sc->proto->dgram_run == NULL &&
-	    ctx->mode == CONF_RUN) {
-		conf_error(ctx, "service '%s' is not supported by this build "
-			   "yet", argv[0]);
-		svc_conf_free(sc);
-		return 40;
-	}
 	v = realloc(g->svcs, sizeof(*v) * (size_t)(g->nsvcs + 1));
 	if (v == NULL) {
 		svc_conf_free(sc);

@@ -296,8 +296,9 @@ int plugin_cmd(struct conf_ctx *ctx, int argc, char **argv)
 	    strcmp(argv[2], "pcre_plugin") == 0) {
 		if (ctx->mode == CONF_CHECK)
 			return 0;
-		conf_error(ctx, "'%s' is not supported by this build yet",
-			   argv[2]);
+		conf_error(ctx, "'%s': this build has no %s", argv[2],
+			   argv[2][0] == 's' ? "TLS library (OpenSSL)"
+					     : "PCRE2");
 		return 1;
 	}
 	lib = os_dlopen(argv[1], err, sizeof(err));

@@ -1,8 +1,7 @@
 """users, auth and ACLs through real services.
 
-tcppm cases run in every build.  The `proxy` (curl over HTTP) and `socks`
-(curl over SOCKS4/5) matrix skips cleanly while those services report
-"not supported by this build yet".  Each case gives a config fragment, the
+tcppm cases, and the `proxy` (curl over HTTP) and `socks` (curl over
+SOCKS4/5) matrix.  Each case gives a config fragment, the
 client's action, what the client gets and the %E code of the access
 record (acl-auth.md 9): 1 deny ACE, 3 implicit deny, 4 no user, 5 unknown
 user, 6/7/8 wrong CL/CR/NT password.
@@ -108,8 +107,7 @@ def md5crypt(password, salt):
 
 
 def start(proxy, cfg, ports, name=None):
-    """Start the daemon; skip if a service of the config is not in this
-    build yet."""
+    """Start the daemon and wait for its listeners."""
     d = proxy(cfg, name=name)
 
     def ready():
@@ -119,11 +117,8 @@ def start(proxy, cfg, ports, name=None):
         return all(is_listening(p) for p in ports)
     wait_until(ready, 15, what="the daemon to listen")
     if not d.alive():
-        err = d.stderr_text()
-        if "not supported by this build yet" in err:
-            d.stop()
-            pytest.skip("service not in this build yet: " + err.strip())
-        pytest.fail("3proxy exited (%s):\n%s" % (d.returncode, err))
+        pytest.fail("3proxy exited (%s):\n%s"
+                    % (d.returncode, d.stderr_text()))
     return d
 
 

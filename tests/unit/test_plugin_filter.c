@@ -19,6 +19,7 @@
 
 #include "client.h"
 #include "conf.h"
+#include "conf_test.h"
 #include "filter.h"
 #include "net.h"
 #include "plugin.h"
@@ -147,14 +148,9 @@ static int cmd_findsym(struct px_conf *conf, int argc, char **argv)
 static struct conf_gen *load(const char *text)
 {
 	char *msgs = NULL;
-	size_t len = 0;
-	FILE *diag = open_memstream(&msgs, &len);
-	struct conf_gen *g;
 	int nerr = 0;
+	struct conf_gen *g = conf_test_load(text, CONF_RUN, &nerr, &msgs);
 
-	assert_non_null(diag);
-	g = conf_load_mem(text, strlen(text), "t.cfg", CONF_RUN, diag, &nerr);
-	fclose(diag);
 	free(msgs);
 	return g;
 }
