@@ -729,6 +729,23 @@ auth_wants_user(const struct svc_conf *sc)
 }
 
 int
+auth_may_block(const struct svc_conf *sc)
+{
+	const struct auth_conf *ac = sc && sc->auth ? sc->auth : &auth_default;
+	int i;
+
+	for (i = 0; i < ac->nmethods; i++) {
+		switch (ac->methods[i]) {
+		case AUTH_DNSNAME: case AUTH_RADIUS: case AUTH_PLUGIN:
+			return 1;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+int
 auth_authorize(struct client *cl)
 {
 	return auth_authorize_at(cl, time(NULL), os_monotonic_ms() / 1000);

@@ -105,6 +105,9 @@ int auth_reauthorize(struct client *cl, const struct conf_gen *gen);
  * handler that negotiates (SOCKS5 method 02) then asks for them.  0 for
  * chains of none/iponly/dnsname only.  sc may be NULL (the default chain: 0). */
 int auth_wants_user(const struct svc_conf *sc);
+/* 1 when the service's auth chain may wait on the network (dnsname,
+ * radius, plugin methods): not to be run on an event-loop thread. */
+int auth_may_block(const struct svc_conf *sc);
 
 /* The cache: drop every entry (tests), count entries. */
 void auth_cache_reset(void);

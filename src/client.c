@@ -24,6 +24,7 @@
 #include "plugin_api.h"
 #include "proxyproto.h"
 #include "radius.h"
+#include "relay_engine.h"
 #include "resolve.h"
 #include "service.h"
 #include "sockio.h"
@@ -105,7 +106,9 @@ static void client_serve(struct client *cl)
 		rc = tls_client_accept(cl);
 	if (rc == 0)
 		rc = cl->conf->proto->handle(cl);
-	client_finish(cl, rc);
+	/* a tunnel handed to a loop thread is finished there */
+	if (rc != CLIENT_HANDED_OFF)
+		client_finish(cl, rc);
 	netns_thread_use(NETNS_NONE);
 }
 
@@ -400,10 +403,17 @@ static int client_recheck(void *arg)
 	return rc == ERR_ACL_REDIRECT ? 0 : rc;
 }
 
+/* The loop thread's end of a handed-off tunnel (relay_engine.h). */
+static void client_relay_done(void *arg, int code)
+{
+	client_finish(arg, code);
+}
+
 /* closing: the sockets are closed as soon as the relay returns
- * (relay_opts.closing). */
+ * (relay_opts.closing).  last: the handler ends with this relay, which
+ * may then be handed to a loop thread (client_relay_last). */
 static int client_relay_run(struct client *cl, os_sock_t cs, os_sock_t ss,
-			    int idle_timeout_ms, int closing)
+			    int idle_timeout_ms, int closing, int last)
 {
 	const struct svc_conf *sc = cl->conf;
 	struct relay_opts o;
@@ -442,10 +452,17 @@ static int client_relay_run(struct client *cl, os_sock_t cs, os_sock_t ss,
 		o.filter = filter_relay_chunk;
 		o.filter_arg = cl;
 	}
+	/* `force` rechecks on the loop thread: not with an auth chain that
+	 * may wait on the network */
+	if (last && (o.recheck == NULL || !auth_may_block(sc)) &&
+	    relay_engine_start(cs, ss, &o, &cl->stats,
+			       client_relay_done, cl) == 0)
+		return CLIENT_HANDED_OFF;
 	return relay_tcp(cs, ss, NULL, 0, NULL, 0, &o, &cl->stats);
 }
 
-int client_relay(struct client *cl, int idle_timeout_ms)
+static int client_relay_any(struct client *cl, int idle_timeout_ms,
+			    int last)
 {
 	/* a local redirection hands the stream to another parser */
 	int rc;
@@ -466,11 +483,21 @@ int client_relay(struct client *cl, int idle_timeout_ms)
 	}
 	/* the handler returns to client_finish, which closes both sockets */
 	return client_relay_run(cl, cl->cl_sock, cl->srv_sock,
-				idle_timeout_ms, 1);
+				idle_timeout_ms, 1, last);
+}
+
+int client_relay(struct client *cl, int idle_timeout_ms)
+{
+	return client_relay_any(cl, idle_timeout_ms, 0);
+}
+
+int client_relay_last(struct client *cl, int idle_timeout_ms)
+{
+	return client_relay_any(cl, idle_timeout_ms, !cl->relay_inline);
 }
 
 int client_relay_pair(struct client *cl, os_sock_t cs, os_sock_t ss,
 		      int idle_timeout_ms)
 {
-	return client_relay_run(cl, cs, ss, idle_timeout_ms, 0);
+	return client_relay_run(cl, cs, ss, idle_timeout_ms, 0, 0);
 }

@@ -100,6 +100,10 @@ struct client {
 	 * by client_main are listed. */
 	struct client *svc_next, *svc_prev;
 	int listed;
+	/* The code that called the handler uses cl after it returns (a
+	 * local redirection, STARTTLS from a mail proxy): the tunnel stays
+	 * on this thread (client_relay_last). */
+	int relay_inline;
 	char *shown;
 	struct filter_conn *filt;    /* filter.h: attached filters, or NULL */
 	/* A destination a filter's client hook preset (plugin_api.h
@@ -146,6 +150,13 @@ int client_connect(struct client *cl);
  * the sockets are closed (client_finish) right after it returns, so the
  * relay leaves the last FIN to that close (relay_opts.closing). */
 int client_relay(struct client *cl, int idle_timeout_ms);
+/* client_relay for a handler that returns its result at once: the
+ * tunnel may go to an event-loop thread (relay_engine.h), which then
+ * finishes the client (client_finish) when it ends.  In that case
+ * CLIENT_HANDED_OFF comes back: the handler returns it untouched and
+ * must not use cl any more. */
+#define CLIENT_HANDED_OFF (-1000)
+int client_relay_last(struct client *cl, int idle_timeout_ms);
 /* The same relay (limits, counters, `force`) between two other sockets
  * of this client, e.g. ftppr's data connections: cs is the client's
  * side, ss the server's.  Neither is closed.  Returns the relay's code. */

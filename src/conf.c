@@ -206,6 +206,7 @@ static struct conf_gen *gen_new(void)
 		return NULL;
 	g->refs = 1;
 	g->pollspin = -1;
+	g->relaythreads = -1;
 	g->filtermaxsize = 1048576;
 	memcpy(g->timeouts, default_timeouts, sizeof(g->timeouts));
 	return g;

@@ -83,6 +83,7 @@ struct conf_gen {
 	struct counter_conf *counters;       /* counter, count* (counter.c) */
 	int parentretries;                   /* `parentretries`; 0 = 2 */
 	int pollspin;                        /* `pollspin` us; -1 = default */
+	int relaythreads;                    /* `relaythreads`; -1 = default */
 	struct radius_conf *radius;          /* `radius` servers (radius.c) */
 	int version;                         /* set by conf_gen_publish */
 	/* Set by plugins during the run (plugin.c), fixed afterwards. */

@@ -16,6 +16,7 @@
 #include "net.h"
 #include "os.h"
 #include "parent.h"
+#include "relay_engine.h"
 #include "plugin.h"
 #include "radius.h"
 #include "resolve.h"
@@ -161,6 +162,21 @@ static int cmd_pollspin(struct conf_ctx *ctx, int argc, char **argv)
 		return 1;
 	}
 	ctx->gen->pollspin = (int)v;
+	return 0;
+}
+
+/* relaythreads <n>: event-loop threads for established tunnels
+ * (relay_engine.c); 0 = none; process-wide, last line wins. */
+static int cmd_relaythreads(struct conf_ctx *ctx, int argc, char **argv)
+{
+	long v;
+
+	if (conf_parse_long(argv[1], 0, RELAYTHREADS_MAX, &v) != 0) {
+		conf_error(ctx, "relaythreads: invalid value '%s' (0-%d)",
+			   argv[1], RELAYTHREADS_MAX);
+		return 1;
+	}
+	ctx->gen->relaythreads = (int)v;
 	return 0;
 }
 
@@ -566,6 +582,7 @@ static const struct conf_cmd builtin[] = {
 	{ "stacksize", 2, 2, cmd_stacksize, NULL },
 	{ "maxseg", 2, 2, cmd_maxseg, NULL },
 	{ "pollspin", 2, 2, cmd_pollspin, NULL },
+	{ "relaythreads", 2, 2, cmd_relaythreads, NULL },
 	{ "timeouts", 2, 0, cmd_timeouts, NULL },
 	{ "daemon", 1, 1, cmd_daemon, NULL },
 	{ "service", 1, 1, cmd_noop, NULL },

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "net.h"
+#include "relay_engine.h"
 #include "os.h"
 #include "service.h"
 #include "tls.h"
@@ -211,6 +212,7 @@ static int apply(struct runtime *rt, struct conf_gen *g)
 
 	rt->gen = g;
 	os_poll_spin_set(g->pollspin >= 0 ? g->pollspin : OS_POLL_SPIN_DEFAULT);
+	relay_engine_set_threads(g->relaythreads);
 	if (!rt->applied_once) {
 		for (i = 0; i < g->neffects; i++) {
 			if (g->effects[i].kind == EFF_DAEMON) {

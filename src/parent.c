@@ -692,6 +692,7 @@ int parent_redirect_run(struct client *cl)
 		wipe_free(cl->cred.password);
 		cl->cred.user = cl->cred.password = NULL;
 	}
+	cl->relay_inline = 1;   /* cl is used below */
 	rc = p->handle(cl);
 	/* records keep the name of the service the client reached */
 	cl->logname = logname;

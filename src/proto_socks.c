@@ -773,7 +773,7 @@ proto_socks_handle(struct client *cl)
 	socks_wipe(sx, sizeof(*sx));
 	free(sx);
 	if (relay)
-		rc = client_relay(cl, svc_timeout_ms(cl->gen,
-						     TO_CONNECTION_LONG));
+		rc = client_relay_last(cl, svc_timeout_ms(cl->gen,
+							  TO_CONNECTION_LONG));
 	return rc;
 }

@@ -49,5 +49,6 @@ int proto_tcppm_handle(struct client *cl)
 	rc = client_connect(cl);
 	if (rc != 0)
 		return rc;
-	return client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
+	return client_relay_last(cl, svc_timeout_ms(cl->gen,
+						    TO_CONNECTION_LONG));
 }

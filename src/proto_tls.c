@@ -298,12 +298,14 @@ tls_run(struct client *cl, int starttls)
 	free(tc.buf);
 	if (rc != 0)
 		return rc;
-	return client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
+	return client_relay_last(cl, svc_timeout_ms(cl->gen,
+						    TO_CONNECTION_LONG));
 }
 
 int
 proto_tls_starttls(struct client *cl, int proto)
 {
+	cl->relay_inline = 1;   /* the mail proxy goes on with cl */
 	return tls_run(cl, proto);
 }
 

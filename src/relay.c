@@ -50,6 +50,9 @@
  * not understand; rather than spin, give up (code 93, as 3proxy does). */
 #define RELAY_MAX_IDLE_WAKES   12
 #define RELAY_GRACE_WINDOW_MS  1000
+/* Event-loop mode: rounds one relay may run per turn before the others
+ * get theirs (a bulk tunnel would otherwise keep the loop). */
+#define RELAY_PASS_ROUNDS      16
 
 enum relay_side { SIDE_CLIENT = 1, SIDE_SERVER = 2 };
 
@@ -92,6 +95,10 @@ struct relay_dir {
 	uint64_t win_start;        /* grace window: start, reads, bytes */
 	unsigned win_reads;
 	uint64_t win_bytes;
+	/* Event-loop mode (relay_pass): the last read found the source
+	 * empty / the last write found the sink full.  Cleared when the
+	 * engine reports an edge on that socket (relay_ready). */
+	int dry, full;
 #ifdef RELAY_HAVE_SPLICE
 	enum splice_state spl;
 	int pipefd[2];             /* [0] read end, [1] write end */
@@ -112,6 +119,7 @@ struct relay {
 	int moved;                 /* this round changed something */
 	int watch_seen;            /* last *o->watch value checked */
 	int bulk;                  /* a read filled the buffer */
+	int evmode;                /* driven by relay_pass (relay_engine.c) */
 #ifdef RELAY_HAVE_SPLICE
 	int sigpipe_held;          /* SIGPIPE blocked by us, see below */
 	sigset_t oldmask;
@@ -251,7 +259,8 @@ static void relay_sigpipe_hold(struct relay *r)
 {
 	sigset_t set;
 
-	if (r->sigpipe_held)
+	/* an event-loop thread keeps SIGPIPE blocked for good */
+	if (r->sigpipe_held || r->evmode)
 		return;
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);
@@ -385,8 +394,10 @@ static void relay_splice_read(struct relay *r, struct relay_dir *d,
 		return;
 	}
 	err = errno;
-	if (relay_err_retry(err))
+	if (relay_err_retry(err)) {
+		d->dry = 1;
 		return;
+	}
 	if (err == EINVAL || err == ENOSYS) {
 		/* this socket type cannot splice: copy from now on */
 		relay_splice_off(d);
@@ -416,8 +427,10 @@ static void relay_splice_write(struct relay *r, struct relay_dir *d,
 	if (n == 0)
 		return;
 	err = errno;
-	if (relay_err_retry(err))
+	if (relay_err_retry(err)) {
+		d->full = 1;
 		return;
+	}
 	if (relay_splice_internal(err))
 		r->code = ERR_RELAY_INTERNAL;   /* data stuck in the pipe */
 	else
@@ -485,6 +498,8 @@ static void relay_copy_read(struct relay *r, struct relay_dir *d,
 	}
 	if (!relay_err_retry(os_sock_errno()))
 		r->errs |= d->from_side;
+	else
+		d->dry = 1;
 }
 
 static void relay_copy_write(struct relay *r, struct relay_dir *d,
@@ -517,8 +532,12 @@ static void relay_copy_write(struct relay *r, struct relay_dir *d,
 			relay_fail_write(r, d);
 		return;
 	}
-	if (n < 0 && !relay_err_retry(os_sock_errno()))
-		relay_fail_write(r, d);
+	if (n < 0) {
+		if (!relay_err_retry(os_sock_errno()))
+			relay_fail_write(r, d);
+		else
+			d->full = 1;
+	}
 }
 
 /* ---- one direction, one round ----------------------------------------- */
@@ -673,6 +692,25 @@ static int relay_grace_due(const struct relay *r, uint64_t now)
 	return 0;
 }
 
+/* Both directions act on what the client's and the server's sockets
+ * reported.  Returns 0 to go on or the code to end with. */
+static int relay_steps(struct relay *r, short cl_rev, short srv_rev)
+{
+	r->moved = 0;
+	relay_dir_step(r, &r->d[RELAY_C2S], cl_rev, srv_rev);
+	if (!r->code)
+		relay_dir_step(r, &r->d[RELAY_S2C], srv_rev, cl_rev);
+	if (r->code)
+		return r->code;
+	if (r->lost)
+		return ERR_RELAY_UNSENT;
+	if (r->errs)
+		return r->errs == SIDE_CLIENT ? ERR_RELAY_CLIENT :
+		       r->errs == SIDE_SERVER ? ERR_RELAY_SERVER :
+		       ERR_RELAY_BOTH;
+	return 0;
+}
+
 /* One wait in poll and the work it allows.  Returns 0 to go on or the
  * code to end with. */
 static int relay_round(struct relay *r, int wait, int *idle_wakes)
@@ -683,7 +721,7 @@ static int relay_round(struct relay *r, int wait, int *idle_wakes)
 	short cl_ev, srv_ev, cl_rev, srv_rev;
 	uint64_t now = os_monotonic_ms();
 	struct relay_dir *c2s = &r->d[RELAY_C2S], *s2c = &r->d[RELAY_S2C];
-	int n, cl_held, srv_held;
+	int n, cl_held, srv_held, rc;
 
 	c2s->polled_in = relay_dir_wants_read(r, c2s, now);
 	s2c->polled_in = relay_dir_wants_read(r, s2c, now);
@@ -732,18 +770,9 @@ static int relay_round(struct relay *r, int wait, int *idle_wakes)
 		cl_rev |= POLLIN;
 	if (srv_held)
 		srv_rev |= POLLIN;
-	r->moved = 0;
-	relay_dir_step(r, c2s, cl_rev, srv_rev);
-	if (!r->code)
-		relay_dir_step(r, s2c, srv_rev, cl_rev);
-	if (r->code)
-		return r->code;
-	if (r->lost)
-		return ERR_RELAY_UNSENT;
-	if (r->errs)
-		return r->errs == SIDE_CLIENT ? ERR_RELAY_CLIENT :
-		       r->errs == SIDE_SERVER ? ERR_RELAY_SERVER :
-		       ERR_RELAY_BOTH;
+	rc = relay_steps(r, cl_rev, srv_rev);
+	if (rc)
+		return rc;
 	if (r->moved)
 		*idle_wakes = 0;
 	else if (++*idle_wakes > RELAY_MAX_IDLE_WAKES)
@@ -842,6 +871,55 @@ long relay_pipe_reserved(void)
 #endif
 }
 
+/* Fill r for a relay between client and server (see relay_tcp). */
+static int relay_setup(struct relay *r, os_sock_t client, os_sock_t server,
+		       const void *pre_to_server, size_t pre_to_server_len,
+		       const void *pre_to_client, size_t pre_to_client_len,
+		       const struct relay_opts *opts, struct relay_stats *st)
+{
+	int i;
+
+	if (client == OS_BADSOCK || server == OS_BADSOCK)
+		return ERR_RELAY_INTERNAL;
+#ifndef SOCKIO_NEVER_BLOCKS
+	if (os_sock_nonblock(client, 1) != 0 ||
+	    os_sock_nonblock(server, 1) != 0)
+		return ERR_RELAY_INTERNAL;
+#endif
+	memset(r, 0, sizeof(*r));
+	r->o = opts;
+	r->bufsize = opts->bufsize > 0 ? opts->bufsize : RELAY_DEFAULT_BUFSIZE;
+	if (r->bufsize > INT_MAX)
+		r->bufsize = INT_MAX;
+	r->start = r->last_moved = os_monotonic_ms();
+	r->watch_seen = opts->watch_seen;
+	relay_dir_init(&r->d[RELAY_C2S], RELAY_C2S, client, server,
+		       &st->bytes_from_client, &st->reads_from_client,
+		       pre_to_server, pre_to_server_len);
+	relay_dir_init(&r->d[RELAY_S2C], RELAY_S2C, server, client,
+		       &st->bytes_from_server, &st->reads_from_server,
+		       pre_to_client, pre_to_client_len);
+	for (i = 0; i < 2; i++) {
+#ifdef RELAY_HAVE_SPLICE
+		/* a wrapped side must see every byte: no splice (either way) */
+		r->d[i].spl = opts->splice && r->d[i].from_io == NULL &&
+			      r->d[i].to_io == NULL ? SPL_COPY : SPL_NEVER;
+#endif
+	}
+	return 0;
+}
+
+static void relay_teardown(struct relay *r)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		relay_dir_free(&r->d[i]);
+#ifdef RELAY_HAVE_SPLICE
+	relay_sigpipe_release(r);
+#endif
+}
+
 int relay_tcp(os_sock_t client, os_sock_t server,
 	      const void *pre_to_server, size_t pre_to_server_len,
 	      const void *pre_to_client, size_t pre_to_client_len,
@@ -850,7 +928,7 @@ int relay_tcp(os_sock_t client, os_sock_t server,
 	struct relay_opts defaults;
 	struct relay_stats scratch;
 	struct relay r;
-	int rc, i;
+	int rc;
 
 	if (opts == NULL) {
 		relay_opts_default(&defaults);
@@ -860,40 +938,127 @@ int relay_tcp(os_sock_t client, os_sock_t server,
 		memset(&scratch, 0, sizeof(scratch));
 		st = &scratch;
 	}
-	if (client == OS_BADSOCK || server == OS_BADSOCK)
-		return ERR_RELAY_INTERNAL;
-#ifndef SOCKIO_NEVER_BLOCKS
-	if (os_sock_nonblock(client, 1) != 0 ||
-	    os_sock_nonblock(server, 1) != 0)
-		return ERR_RELAY_INTERNAL;
-#endif
-
-	memset(&r, 0, sizeof(r));
-	r.o = opts;
-	r.bufsize = opts->bufsize > 0 ? opts->bufsize : RELAY_DEFAULT_BUFSIZE;
-	if (r.bufsize > INT_MAX)
-		r.bufsize = INT_MAX;
-	r.start = r.last_moved = os_monotonic_ms();
-	r.watch_seen = opts->watch_seen;
-	relay_dir_init(&r.d[RELAY_C2S], RELAY_C2S, client, server,
-		       &st->bytes_from_client, &st->reads_from_client,
-		       pre_to_server, pre_to_server_len);
-	relay_dir_init(&r.d[RELAY_S2C], RELAY_S2C, server, client,
-		       &st->bytes_from_server, &st->reads_from_server,
-		       pre_to_client, pre_to_client_len);
-#ifdef RELAY_HAVE_SPLICE
-	/* a wrapped side must see every byte: no splice (either way) */
-	for (i = 0; i < 2; i++)
-		r.d[i].spl = opts->splice && r.d[i].from_io == NULL &&
-			     r.d[i].to_io == NULL ? SPL_COPY : SPL_NEVER;
-#endif
-
+	rc = relay_setup(&r, client, server, pre_to_server, pre_to_server_len,
+			 pre_to_client, pre_to_client_len, opts, st);
+	if (rc)
+		return rc;
 	rc = relay_loop(&r);
-
-	for (i = 0; i < 2; i++)
-		relay_dir_free(&r.d[i]);
-#ifdef RELAY_HAVE_SPLICE
-	relay_sigpipe_release(&r);
-#endif
+	relay_teardown(&r);
 	return rc;
+}
+
+/* ---- event-loop mode (relay_engine.c) ----------------------------------
+ * The same directions and steps, driven by readiness edges instead of a
+ * poll() of its own: every socket operation that would block marks its
+ * direction dry (nothing to read) or full (no room to write), and only
+ * an edge reported for that socket (relay_ready) makes it worth trying
+ * again.  A pass repeats rounds until nothing moves, so no readiness is
+ * ever left unconsumed (edge-triggered notification needs that). */
+
+struct relay_async {
+	struct relay r;
+	struct relay_opts o;       /* the relay's own copy */
+};
+
+int relay_async_ok(os_sock_t client, os_sock_t server,
+		   const struct relay_opts *o)
+{
+	/* left on the worker: anything that may block the loop (filters,
+	 * grace sleeps) and wrapped (TLS) sides.  The caller decides
+	 * whether its recheck may run there. */
+	return o->filter == NULL && o->stop == NULL &&
+	       o->grace_num <= 0 && iolayer_find(client) == NULL &&
+	       iolayer_find(server) == NULL;
+}
+
+struct relay *relay_create(os_sock_t client, os_sock_t server,
+			   const struct relay_opts *opts,
+			   struct relay_stats *st)
+{
+	struct relay_async *a = malloc(sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	a->o = *opts;
+	if (relay_setup(&a->r, client, server, NULL, 0, NULL, 0, &a->o,
+			st) != 0) {
+		free(a);
+		return NULL;
+	}
+	a->r.evmode = 1;
+	return &a->r;
+}
+
+void relay_ready(struct relay *r, int server_side, int readable,
+		 int writable)
+{
+	/* the client's socket is the source of C2S and the sink of S2C */
+	struct relay_dir *in = &r->d[server_side ? RELAY_S2C : RELAY_C2S];
+	struct relay_dir *out = &r->d[server_side ? RELAY_C2S : RELAY_S2C];
+
+	if (readable)
+		in->dry = 0;
+	if (writable)
+		out->full = 0;
+}
+
+/* One round without waiting: each direction tries what it wants and
+ * has not been told would block. */
+static int relay_ready_round(struct relay *r, uint64_t now)
+{
+	struct relay_dir *c2s = &r->d[RELAY_C2S], *s2c = &r->d[RELAY_S2C];
+	short cl_rev = 0, srv_rev = 0;
+
+	c2s->polled_in = !c2s->dry && relay_dir_wants_read(r, c2s, now);
+	s2c->polled_in = !s2c->dry && relay_dir_wants_read(r, s2c, now);
+	if (c2s->polled_in)
+		cl_rev |= POLLIN;
+	if (s2c->polled_in)
+		srv_rev |= POLLIN;
+	if (!s2c->full)
+		cl_rev |= POLLOUT;
+	if (!c2s->full)
+		srv_rev |= POLLOUT;
+	return relay_steps(r, cl_rev, srv_rev);
+}
+
+int relay_pass(struct relay *r, int *wait_ms)
+{
+	int round, rc;
+
+	/* relay_pass runs at least once a second (the longest wait) */
+	rc = r->o->recheck && r->o->watch ? relay_recheck(r) : 0;
+	if (rc)
+		return rc;
+	for (round = 0; round < RELAY_PASS_ROUNDS; round++) {
+		if (relay_finished(r))
+			return ERR_OK;
+		rc = relay_deadlines(r, os_monotonic_ms(), wait_ms);
+		if (rc)
+			return rc;
+		rc = relay_ready_round(r, os_monotonic_ms());
+		if (rc)
+			return rc;
+		if (!r->moved)
+			break;
+	}
+	if (relay_finished(r))
+		return ERR_OK;
+	rc = relay_deadlines(r, os_monotonic_ms(), wait_ms);
+	if (rc)
+		return rc;
+	/* still moving after its share of rounds: come back right after
+	 * the other relays had theirs */
+	if (round == RELAY_PASS_ROUNDS)
+		*wait_ms = 0;
+	return RELAY_GOING;
+}
+
+void relay_destroy(struct relay *r)
+{
+	if (r == NULL)
+		return;
+	relay_teardown(r);
+	/* r is the first member of its relay_async */
+	free((struct relay_async *)(void *)r);
 }

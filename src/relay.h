@@ -106,6 +106,37 @@ int relay_tcp(os_sock_t client, os_sock_t server,
 	      const void *pre_to_client, size_t pre_to_client_len,
 	      const struct relay_opts *opts, struct relay_stats *st);
 
+/* ---- event-loop mode: for relay_engine.c ---------------------------------
+ * The relay above as a state machine that never waits: relay_pass() does
+ * all the work the sockets allow now and says how long the loop may wait
+ * before the next pass at the latest (timeouts, bandwidth delays).  The
+ * sockets must be registered edge-triggered for input and output, and
+ * every edge reported to relay_ready() before the next pass. */
+struct relay;
+
+#define RELAY_GOING (-1)   /* relay_pass: not finished yet */
+
+/* 1 when a relay with these options may run in an event loop: nothing in
+ * it may block (filters, grace sleeps) and neither side is wrapped by an
+ * I/O layer.  A recheck runs on the loop thread: the caller hands over
+ * only one that does not wait on the network. */
+int relay_async_ok(os_sock_t client, os_sock_t server,
+		   const struct relay_opts *o);
+/* A relay to be driven by relay_pass (opts are copied; st must outlive
+ * it).  NULL when out of memory or the sockets are unusable. */
+struct relay *relay_create(os_sock_t client, os_sock_t server,
+			   const struct relay_opts *opts,
+			   struct relay_stats *st);
+/* An edge on the client's (server_side 0) or the server's socket. */
+void relay_ready(struct relay *r, int server_side, int readable,
+		 int writable);
+/* Work until every wanted socket would block.  Returns RELAY_GOING with
+ * the longest wait before the next pass in *wait_ms (0: at once), or the
+ * final errcode.h code, as relay_tcp would return it. */
+int relay_pass(struct relay *r, int *wait_ms);
+/* Free the relay's buffers and pipes; the sockets stay open. */
+void relay_destroy(struct relay *r);
+
 /* Pipe capacity above the kernel's 64 KiB default that running relays
  * hold now, in bytes (Linux splice pipes; 0 elsewhere).  Bounded by a
  * fixed budget, so that bulk tunnels never push the daemon's user past

@@ -8,6 +8,12 @@
  * receive/send timeouts, the relay is waited for with a deadline and then
  * stopped through its stop flag, and alarm() ends a run that hangs anyway.
  *
+ * Every fixture test runs twice: with relay_tcp() on its own thread, and
+ * handed to the event-loop threads (relay_engine_start, relay_pass),
+ * except the few options the loop does not take (stop flag, pre-data,
+ * grace).  In loop mode an overstaying relay is ended by shutting its
+ * sockets down.
+ *
  * SIGPIPE is deliberately left at its default action: a relay that let
  * one through would kill the test.
  */
@@ -30,6 +36,7 @@
 #include <arpa/inet.h>
 
 #include "relay.h"
+#include "relay_engine.h"
 #include "errcode.h"
 
 #ifdef __linux__
@@ -303,8 +310,27 @@ struct fix {
 	pthread_cond_t cv;
 	int running, done;
 	int result;
+	int in_loop;             /* handed to the event loop */
 	uint64_t t0, elapsed;
 };
+
+/* The second run: relays go to the event-loop threads. */
+static int use_engine;
+
+static void fix_done(struct fix *f, int rc)
+{
+	pthread_mutex_lock(&f->mu);
+	f->result = rc;
+	f->elapsed = now_ms() - f->t0;
+	f->done = 1;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void fix_engine_done(void *arg, int code)
+{
+	fix_done(arg, code);
+}
 
 static void *fix_relay_main(void *arg)
 {
@@ -312,12 +338,7 @@ static void *fix_relay_main(void *arg)
 	int rc = relay_tcp(f->rc, f->rs, f->pre_s, f->pre_s_len,
 			   f->pre_c, f->pre_c_len, &f->opts, &f->st);
 
-	pthread_mutex_lock(&f->mu);
-	f->result = rc;
-	f->elapsed = now_ms() - f->t0;
-	f->done = 1;
-	pthread_cond_signal(&f->cv);
-	pthread_mutex_unlock(&f->mu);
+	fix_done(f, rc);
 	return NULL;
 }
 
@@ -347,8 +368,35 @@ static int fix_setup(void **state)
 static void fix_start(struct fix *f)
 {
 	f->t0 = now_ms();
-	assert_int_equal(pthread_create(&f->th, NULL, fix_relay_main, f), 0);
+	if (use_engine) {
+		f->opts.stop = NULL;     /* not taken by the loop */
+		assert_int_equal(relay_engine_start(f->rc, f->rs, &f->opts,
+						    &f->st, fix_engine_done,
+						    f), 0);
+		f->in_loop = 1;
+	} else {
+		assert_int_equal(pthread_create(&f->th, NULL, fix_relay_main,
+						f), 0);
+	}
 	f->running = 1;
+}
+
+/* End an overstaying relay: its stop flag, or in the loop a shutdown of
+ * its sockets (the next pass sees the error). */
+static void fix_stop(struct fix *f)
+{
+	if (f->in_loop) {
+		shutdown(f->rc, SHUT_RDWR);
+		shutdown(f->rs, SHUT_RDWR);
+	} else {
+		__atomic_store_n(&f->stop, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+static void fix_join(struct fix *f)
+{
+	if (!f->in_loop)
+		pthread_join(f->th, NULL);
 }
 
 /* Wait up to ms for the relay to return.  Returns 1 if it did. */
@@ -384,10 +432,10 @@ static void fix_finish(struct fix *f, unsigned ms)
 		return;
 	done = fix_wait(f, ms);
 	if (!done) {
-		__atomic_store_n(&f->stop, 1, __ATOMIC_SEQ_CST);
+		fix_stop(f);
 		fix_wait(f, 3000);
 	}
-	pthread_join(f->th, NULL);
+	fix_join(f);
 	f->running = 0;
 	assert_true(done);
 }
@@ -404,9 +452,10 @@ static int fix_teardown(void **state)
 	struct fix *f = *state;
 
 	if (f->running) {
-		__atomic_store_n(&f->stop, 1, __ATOMIC_SEQ_CST);
-		fix_wait(f, 3000);
-		pthread_join(f->th, NULL);
+		fix_stop(f);
+		if (!fix_wait(f, 3000) && f->in_loop)
+			return 0;   /* the loop still holds f: leave it */
+		fix_join(f);
 	}
 	close_fd(&f->c);
 	close_fd(&f->s);
@@ -1158,44 +1207,153 @@ static void test_defaults(void **state)
 				   &o, NULL), ERR_RELAY_INTERNAL);
 }
 
+/* ---- the event loop only -------------------------------------------------------- */
+
+static int engine_test_filter(void *arg, int dir, const char *in, size_t n,
+			      const char **out, size_t *outlen)
+{
+	(void)arg;
+	(void)dir;
+	*out = in;
+	*outlen = n;
+	return 0;
+}
+
+/* Options the loop must not take, and relaythreads 0: the caller is told
+ * to relay itself (-1), and nothing was taken over. */
+static void test_engine_refuses(void **state)
+{
+	struct fix *f = *state;
+	struct relay_opts o = f->opts;
+
+	o.stop = NULL;
+	o.filter = engine_test_filter;
+	assert_int_equal(relay_engine_start(f->rc, f->rs, &o, &f->st,
+					    fix_engine_done, f), -1);
+	o.filter = NULL;
+	o.grace_num = 1;
+	assert_int_equal(relay_engine_start(f->rc, f->rs, &o, &f->st,
+					    fix_engine_done, f), -1);
+	o.grace_num = 0;
+	o.stop = &f->stop;
+	assert_int_equal(relay_engine_start(f->rc, f->rs, &o, &f->st,
+					    fix_engine_done, f), -1);
+	o.stop = NULL;
+	relay_engine_set_threads(0);
+	assert_int_equal(relay_engine_start(f->rc, f->rs, &o, &f->st,
+					    fix_engine_done, f), -1);
+	relay_engine_set_threads(2);
+	assert_int_equal(relay_engine_active(), 0);
+	assert_false(f->done);
+}
+
+#define MANY 64
+
+/* Many tunnels at once over two loops: every one carries its own bytes
+ * both ways, half-closes and ends with 0; none is left behind. */
+static void test_engine_many(void **state)
+{
+	struct fix *fx[MANY];
+	char out[1500], in[1500];
+	int i, k, eof;
+
+	(void)state;
+	for (i = 0; i < MANY; i++) {
+		assert_int_equal(fix_setup((void **)&fx[i]), 0);
+		fix_start(fx[i]);
+	}
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < MANY; i++) {
+			memset(out, 'a' + (i + k) % 26, sizeof(out));
+			assert_int_equal(send_all(fx[i]->c, out, sizeof(out)), 0);
+		}
+		for (i = 0; i < MANY; i++) {
+			assert_int_equal(recv_exact(fx[i]->s, in, sizeof(in)), 0);
+			assert_int_equal(in[0], 'a' + (i + k) % 26);
+			assert_int_equal(send_all(fx[i]->s, in, sizeof(in)), 0);
+		}
+		for (i = 0; i < MANY; i++) {
+			assert_int_equal(recv_exact(fx[i]->c, in, sizeof(in)), 0);
+			assert_int_equal(in[sizeof(in) - 1], 'a' + (i + k) % 26);
+		}
+	}
+	for (i = 0; i < MANY; i++) {
+		assert_int_equal(shutdown(fx[i]->c, SHUT_WR), 0);
+		assert_int_equal(recv_to_eof(fx[i]->s, in, sizeof(in), &eof), 0);
+		assert_true(eof);
+		assert_int_equal(shutdown(fx[i]->s, SHUT_WR), 0);
+	}
+	for (i = 0; i < MANY; i++) {
+		fix_finish(fx[i], 5000);
+		assert_int_equal(fx[i]->result, ERR_OK);
+		assert_int_equal(fx[i]->st.bytes_from_client, 3 * sizeof(out));
+		assert_int_equal(fx[i]->st.bytes_from_server, 3 * sizeof(out));
+		fix_teardown((void **)&fx[i]);
+	}
+	assert_int_equal(relay_engine_active(), 0);
+}
+
+static int engine_on(void **state)
+{
+	(void)state;
+	use_engine = 1;
+	relay_engine_set_threads(2);
+	return 0;
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fix_setup, fix_teardown)
+#define BOTH \
+		T(test_bulk_copy), \
+		T(test_bulk_copy_small_buffer), \
+		T(test_logdump_interim), \
+		T(test_bulk_splice), \
+		T(test_bulk_splice_big_buffer), \
+		T(test_splice_small_stays_copy), \
+		T(test_halfclose_request_then_answer), \
+		T(test_halfclose_bulk_after_close_splice), \
+		T(test_closing_leaves_last_fin_to_close), \
+		T(test_no_halfclose_client_close_ends), \
+		T(test_no_halfclose_server_close_flushes), \
+		T(test_idle_timeout), \
+		T(test_idle_timeout_reset_by_traffic), \
+		T(test_total_timeout), \
+		T(test_linger_after_halfclose), \
+		T(test_unsent_after_close), \
+		T(test_client_reset), \
+		T(test_server_reset), \
+		T(test_hook_quota), \
+		T(test_hook_delay), \
+		T(test_hook_stall), \
+		T(test_recheck_idle_fails), \
+		T(test_recheck_passes)
+	const struct CMUnitTest thread_tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_hook_apply),
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fix_setup, fix_teardown)
-		T(test_bulk_copy),
-		T(test_bulk_copy_small_buffer),
-		T(test_logdump_interim),
-		T(test_bulk_splice),
-		T(test_bulk_splice_big_buffer),
-		T(test_splice_small_stays_copy),
-		T(test_halfclose_request_then_answer),
-		T(test_halfclose_bulk_after_close_splice),
-		T(test_closing_leaves_last_fin_to_close),
-		T(test_no_halfclose_client_close_ends),
-		T(test_no_halfclose_server_close_flushes),
-		T(test_idle_timeout),
-		T(test_idle_timeout_reset_by_traffic),
-		T(test_total_timeout),
-		T(test_linger_after_halfclose),
-		T(test_unsent_after_close),
+		BOTH,
 		T(test_stop_flag),
-		T(test_client_reset),
-		T(test_server_reset),
 		T(test_pre_data),
-		T(test_hook_quota),
-		T(test_hook_delay),
-		T(test_hook_stall),
-		T(test_recheck_idle_fails),
-		T(test_recheck_passes),
 		T(test_grace),
 		T(test_grace_ignores_bulk),
-#undef T
 	};
+	const struct CMUnitTest loop_tests[] = {
+		BOTH,
+		T(test_engine_refuses),
+		cmocka_unit_test(test_engine_many),
+	};
+#undef BOTH
+#undef T
+	int failed;
 
 	/* last resort: a hang ends the run (SIGALRM kills) instead of
 	 * blocking the build */
 	alarm(300);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed = cmocka_run_group_tests_name("relay on its thread",
+					     thread_tests, NULL, NULL);
+#ifdef __linux__
+	failed += cmocka_run_group_tests_name("relay in the event loop",
+					      loop_tests, engine_on, NULL);
+#endif
+	return failed;
 }
