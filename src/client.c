@@ -409,6 +409,18 @@ static void client_relay_done(void *arg, int code)
 	client_finish(arg, code);
 }
 
+/* What runs on a loop thread besides the relay must not wait on the
+ * network: the `force` recheck (the auth chain) and the end of the
+ * connection (client_finish: a `log radius` Stop waits for its answer). */
+static int client_may_loop(const struct client *cl,
+			   const struct relay_opts *o)
+{
+	const struct svc_conf *sc = cl->conf;
+
+	return (o->recheck == NULL || !auth_may_block(sc)) &&
+	       !log_sink_is_radius(sc->log);
+}
+
 /* closing: the sockets are closed as soon as the relay returns
  * (relay_opts.closing).  last: the handler ends with this relay, which
  * may then be handed to a loop thread (client_relay_last). */
@@ -452,9 +464,7 @@ static int client_relay_run(struct client *cl, os_sock_t cs, os_sock_t ss,
 		o.filter = filter_relay_chunk;
 		o.filter_arg = cl;
 	}
-	/* `force` rechecks on the loop thread: not with an auth chain that
-	 * may wait on the network */
-	if (last && (o.recheck == NULL || !auth_may_block(sc)) &&
+	if (last && client_may_loop(cl, &o) &&
 	    relay_engine_start(cs, ss, &o, &cl->stats,
 			       client_relay_done, cl) == 0)
 		return CLIENT_HANDED_OFF;

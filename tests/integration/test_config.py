@@ -114,6 +114,10 @@ BAD_CONFIGS = [
      r"^cfg:1: pollspin: invalid value '100001' \(0-100000 microseconds\)$"),
     ("pollspin_text", "pollspin fast\n",
      r"^cfg:1: pollspin: invalid value 'fast'"),
+    ("relaythreads_big", "relaythreads 65\n",
+     r"^cfg:1: relaythreads: invalid value '65' \(0-64\)$"),
+    ("relaythreads_negative", "relaythreads -1\n",
+     r"^cfg:1: relaythreads: invalid value '-1'"),
 ]
 
 
