@@ -16,6 +16,7 @@
 #include "net.h"
 #include "os.h"
 #include "promtext.h"
+#include "relay_engine.h"
 #include "service.h"
 
 #define MX "threeproxy_"
@@ -258,6 +259,11 @@ void metrics_render(struct admin_buf *b, const struct conf_gen *gen)
 	res.value = "error";
 	prom_sample(b, MX "config_reloads_total", &res, 1,
 		    (uint64_t)os_atomic_load64(&reloads_failed));
+	prom_family(b, MX "relay_loop_tunnels", "gauge",
+		    "Established tunnels the event-loop threads carry now "
+		    "(relaythreads).");
+	prom_sample(b, MX "relay_loop_tunnels", NULL, 0,
+		    (uint64_t)relay_engine_active());
 	render_services(b);
 	render_counters(b, gen);
 }

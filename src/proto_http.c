@@ -194,6 +194,18 @@ static void http_session_free(struct http_session *hs)
 	free(hs);
 }
 
+/* After a hand-off (client_relay_last): the session's own memory only;
+ * the client and both sockets belong to the loop thread. */
+static void http_session_drop(struct http_session *hs)
+{
+	free(hs->srv_host);
+	http_in_free(&hs->cin);
+	http_in_free(&hs->sin);
+	http_out_free(&hs->out);
+	http_buf_free(&hs->fwd);
+	free(hs);
+}
+
 static void http_wipe(void *p, size_t n)
 {
 	volatile char *v = p;
@@ -1009,7 +1021,11 @@ static int http_tunnel(struct http_session *hs, struct http_req *rq)
 		if (rc != 0)
 			return rc;
 	}
-	rc = client_relay(cl, svc_timeout_ms(cl->gen, TO_CONNECTION_LONG));
+	/* the session ends with the tunnel: it may go to a loop thread */
+	rc = client_relay_last(cl, svc_timeout_ms(cl->gen,
+						  TO_CONNECTION_LONG));
+	if (rc == CLIENT_HANDED_OFF)
+		return rc;            /* cl is the loop thread's now */
 	/* intercepted (ssl_mitm): the requests inside made the records */
 	return !intercepted && cl->intercepted ? PXE_HTTP_NOREQ : rc;
 }
@@ -1935,6 +1951,12 @@ static int http_run(struct http_session *hs)
 		memset(&rq, 0, sizeof(rq));
 		rc = http_serve_one(hs, &rq);
 		http_req_clear(&rq);
+		if (rc == CLIENT_HANDED_OFF) {
+			/* a CONNECT tunnel went to a loop thread, which
+			 * writes its record and finishes the client */
+			http_session_drop(hs);
+			return rc;
+		}
 		if (http_silent_end(rc)) {
 			cl->logged = 1;
 			break;

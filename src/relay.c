@@ -136,6 +136,51 @@ void relay_opts_default(struct relay_opts *o)
 
 /* ---- helpers ---------------------------------------------------------- */
 
+/* Copy buffers of an event-loop thread.  One loop runs the relays of
+ * thousands of short tunnels, each of which needs a buffer for its first
+ * bytes: a few freed buffers are kept for the next ones instead of going
+ * back to malloc (which trims and re-grows its heap, with page faults,
+ * at that rate).  Thread-local: only the loop thread that runs a relay
+ * touches its buffers.  Workers use malloc as before. */
+#define RELAY_SPARE_BUFS 8
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#define RELAY_THREAD __declspec(thread)
+#else
+#define RELAY_THREAD _Thread_local
+#endif
+
+static RELAY_THREAD char *spare_buf[RELAY_SPARE_BUFS];
+static RELAY_THREAD size_t spare_size[RELAY_SPARE_BUFS];
+static RELAY_THREAD unsigned spare_n;
+
+static char *relay_buf_get(const struct relay *r)
+{
+	unsigned i;
+
+	for (i = 0; r->evmode && i < spare_n; i++) {
+		if (spare_size[i] == r->bufsize) {
+			char *b = spare_buf[i];
+
+			spare_n--;
+			spare_buf[i] = spare_buf[spare_n];
+			spare_size[i] = spare_size[spare_n];
+			return b;
+		}
+	}
+	return malloc(r->bufsize);
+}
+
+static void relay_buf_put(const struct relay *r, char *b)
+{
+	if (b != NULL && r->evmode && spare_n < RELAY_SPARE_BUFS) {
+		spare_buf[spare_n] = b;
+		spare_size[spare_n++] = r->bufsize;
+		return;
+	}
+	free(b);
+}
+
 static int relay_err_retry(int err)
 {
 	return os_errno_is_wouldblock(err) || os_errno_is_intr(err);
@@ -370,7 +415,7 @@ static void relay_splice_start(struct relay *r, struct relay_dir *d)
 	relay_sigpipe_hold(r);
 	d->spl = SPL_ON;
 	/* the copy buffer is not needed while splicing */
-	free(d->buf);
+	relay_buf_put(r, d->buf);
 	d->buf = NULL;
 	d->out = NULL;
 }
@@ -452,7 +497,7 @@ static void relay_copy_read(struct relay *r, struct relay_dir *d,
 	long n;
 
 	if (d->buf == NULL) {
-		d->buf = malloc(r->bufsize);
+		d->buf = relay_buf_get(r);
 		if (d->buf == NULL) {
 			r->code = ERR_NOMEM;
 			return;
@@ -852,9 +897,9 @@ static void relay_dir_init(struct relay_dir *d, int id, os_sock_t from,
 #endif
 }
 
-static void relay_dir_free(struct relay_dir *d)
+static void relay_dir_free(const struct relay *r, struct relay_dir *d)
 {
-	free(d->buf);
+	relay_buf_put(r, d->buf);
 	d->buf = NULL;
 #ifdef RELAY_HAVE_SPLICE
 	if (d->pipefd[0] >= 0)
@@ -914,7 +959,7 @@ static void relay_teardown(struct relay *r)
 	int i;
 
 	for (i = 0; i < 2; i++)
-		relay_dir_free(&r->d[i]);
+		relay_dir_free(r, &r->d[i]);
 #ifdef RELAY_HAVE_SPLICE
 	relay_sigpipe_release(r);
 #endif

@@ -1,12 +1,12 @@
 """Established tunnels on event-loop threads (`relaythreads`, F-PERF).
 
-Once a socks, tcppm or tlspr tunnel is established its worker hands it
+Once a socks, HTTP CONNECT, tcppm or tlspr tunnel is established its worker hands it
 to a loop thread and goes back to accept: open tunnels then hold no
 thread each.  Every tunnel still relays both ways, passes half-closes
 on and gets its log record with the right code and byte counts.
 `relaythreads 0` keeps one worker per tunnel (the 3proxy model); each
 test runs both ways where the behaviour must be the same.
-F-PERF F-SOCKS-01 F-TCPPM-01
+F-PERF F-SOCKS-01 F-TCPPM-01 F-HTTP-01
 """
 
 import socket
@@ -32,13 +32,26 @@ def open_tunnel(kind, port, target):
         s, rep = socks5_open(port, "127.0.0.1", target)
         assert rep.code == 0, rep
         return s
-    return connect(port)
+    s = connect(port)
+    if kind == "connect":
+        s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d"
+                  b"\r\n\r\n" % (target, target))
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += recv_exact(s, 1)
+        assert head.split(b" ")[1] == b"200", head
+    return s
 
 
 def service_line(kind, port, target):
     if kind == "socks":
         return "socks -p%d -i127.0.0.1\n" % port
+    if kind == "connect":
+        return "proxy -p%d -i127.0.0.1\n" % port
     return "tcppm -i127.0.0.1 %d 127.0.0.1 %d\n" % (port, target)
+
+
+LOGNAME = {"socks": "SOCK5", "connect": "PROXY", "tcppm": "TCPPM"}
 
 
 def wait_line(path, pred, timeout=8.0):
@@ -58,7 +71,7 @@ def roundtrip(s, payload):
     return recv_exact(s, len(payload))
 
 
-@pytest.mark.parametrize("kind", ["socks", "tcppm"])
+@pytest.mark.parametrize("kind", ["socks", "connect", "tcppm"])
 @pytest.mark.parametrize("loops", [2, 0], ids=["loops2", "loops0"])
 def test_open_tunnels_and_threads(proxy, echo_server, kind, loops):
     """40 open tunnels: with loop threads the daemon's thread count comes
@@ -96,7 +109,7 @@ def answer_after_eof(conn, server):
     conn.close()
 
 
-@pytest.mark.parametrize("kind", ["socks", "tcppm"])
+@pytest.mark.parametrize("kind", ["socks", "connect", "tcppm"])
 @pytest.mark.parametrize("loops", [1, 0], ids=["loops1", "loops0"])
 def test_halfclose_and_log_record(proxy, tcp_server, tmp_path, kind, loops):
     """The client half-closes after its request; the server sees EOF,
@@ -114,14 +127,14 @@ def test_halfclose_and_log_record(proxy, tcp_server, tmp_path, kind, loops):
         s.sendall(b"x" * 5000)
         s.shutdown(socket.SHUT_WR)
         assert recv_all(s) == b"got 5000"
-    name = "SOCK5" if kind == "socks" else "TCPPM"
+    name = LOGNAME[kind]
     # the connection's record (the service's own messages count nothing)
     rec = wait_line(log, lambda line: line.startswith(name + " ")
                       and int(line.split()[2]) > 0)
     fields = rec.split()
     assert int(fields[1]) == 0, rec
-    # %I: from the server; %O: from the client (the SOCKS handshake is
-    # counted too, as in 3proxy)
+    # %I: from the server; %O: from the client (a handshake is counted
+    # too, as in 3proxy)
     assert int(fields[2]) == len(b"got 5000"), rec
     assert int(fields[3]) >= 5000, rec
     assert d.alive()
@@ -145,3 +158,28 @@ def test_idle_timeout_in_loop(proxy, echo_server, tmp_path, loops):
                       and int(line.split()[2]) > 0)
     assert int(rec.split()[1]) == 92, rec
     assert d.alive()
+
+
+@pytest.mark.parametrize("loops", [1, 0], ids=["loops1", "loops0"])
+def test_metrics_gauge_counts_loop_tunnels(proxy, echo_server, loops):
+    """/metrics threeproxy_relay_loop_tunnels: the open SOCKS tunnels the
+    loops carry (all of them by default, none with `relaythreads 0`),
+    back to 0 once they are closed."""
+    from test_metrics import scrape
+    ap, sp = free_port(), free_port()
+    proxy("relaythreads %d\ninternal 127.0.0.1\nadmin -p%d\nsocks -p%d\n"
+          % (loops, ap, sp), wait_ports=[ap, sp])
+    key = ("threeproxy_relay_loop_tunnels", ())
+    assert scrape(ap)[key] == 0
+    tunnels = [open_tunnel("socks", sp, echo_server.port) for _ in range(5)]
+    try:
+        for s in tunnels:
+            assert roundtrip(s, b"x") == b"x"
+        want = 5 if loops else 0
+        wait_until(lambda: scrape(ap)[key] == want, timeout=5,
+                   what="%d tunnels in the loops" % want)
+    finally:
+        for s in tunnels:
+            s.close()
+    wait_until(lambda: scrape(ap)[key] == 0, timeout=5,
+               what="the tunnels to leave the loops")
