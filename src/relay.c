@@ -528,6 +528,11 @@ static void relay_copy_read(struct relay *r, struct relay_dir *d,
 		}
 		return;
 	}
+	if (r->evmode) {
+		/* nothing read: an idle direction of a loop holds no buffer */
+		relay_buf_put(r, d->buf);
+		d->buf = NULL;
+	}
 	if (n == 0) {
 		relay_saw_eof(r, d, now);
 		return;
@@ -569,6 +574,13 @@ static void relay_copy_write(struct relay *r, struct relay_dir *d,
 			if (d->spl == SPL_BULK && !d->eof)
 				relay_splice_start(r, d);
 #endif
+			/* in a loop an empty buffer goes back to the spares:
+			 * an idle tunnel holds none (taking it again for
+			 * the next read costs nothing) */
+			if (r->evmode && d->buf != NULL) {
+				relay_buf_put(r, d->buf);
+				d->buf = NULL;
+			}
 		}
 		return;
 	}
