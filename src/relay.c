@@ -1079,9 +1079,11 @@ static int relay_ready_round(struct relay *r, uint64_t now)
 	return relay_steps(r, cl_rev, srv_rev);
 }
 
-int relay_pass(struct relay *r, int *wait_ms)
+int relay_pass(struct relay *r, int *wait_ms, int *moved)
 {
 	int round, rc;
+
+	*moved = 1;
 
 	/* relay_pass runs at least once a second (the longest wait) */
 	rc = r->o->recheck && r->o->watch ? relay_recheck(r) : 0;
@@ -1108,6 +1110,7 @@ int relay_pass(struct relay *r, int *wait_ms)
 	 * the other relays had theirs */
 	if (round == RELAY_PASS_ROUNDS)
 		*wait_ms = 0;
+	*moved = round > 0;    /* the first round already found nothing */
 	return RELAY_GOING;
 }
 

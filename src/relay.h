@@ -132,8 +132,9 @@ void relay_ready(struct relay *r, int server_side, int readable,
 		 int writable);
 /* Work until every wanted socket would block.  Returns RELAY_GOING with
  * the longest wait before the next pass in *wait_ms (0: at once), or the
- * final errcode.h code, as relay_tcp would return it. */
-int relay_pass(struct relay *r, int *wait_ms);
+ * final errcode.h code, as relay_tcp would return it.  *moved: 0 when
+ * the pass found nothing to do (an edge that brought no work). */
+int relay_pass(struct relay *r, int *wait_ms, int *moved);
 /* Free the relay's buffers and pipes; the sockets stay open. */
 void relay_destroy(struct relay *r);
 

@@ -96,6 +96,7 @@ struct loop {
 	size_t nheap, capheap;
 	struct job *ended;
 	unsigned turn;          /* loop_timers calls */
+	int moved;              /* a pass of this turn moved data */
 	os_thread_t *thread;
 };
 
@@ -204,10 +205,12 @@ static void job_end(struct loop *l, struct job *j, int code)
 
 static void job_run(struct loop *l, struct job *j)
 {
-	int wait = 0, code;
+	int wait = 0, moved = 0, code;
 
 	j->turn = l->turn;
-	code = j->unwatched ? ERR_RELAY_INTERNAL : relay_pass(j->r, &wait);
+	code = j->unwatched ? ERR_RELAY_INTERNAL :
+	       relay_pass(j->r, &wait, &moved);
+	l->moved |= moved;
 
 	if (code != RELAY_GOING) {
 		job_end(l, j, code);
@@ -240,6 +243,9 @@ static void loop_take_inbox(struct loop *l, struct job *want)
 	}
 	os_mutex_unlock(&l->lock);
 	now = os_monotonic_ms();
+	/* a new tunnel's first bytes are due any moment: worth a spin */
+	if (j != NULL)
+		l->moved = 1;
 	for (; j != NULL; j = next) {
 		next = j->next;
 		j->next = NULL;
@@ -315,7 +321,11 @@ static void loop_free_ended(struct loop *l)
 }
 
 /* Like os_poll (pollspin.c): after work, look again for a while,
- * yielding in between, before sleeping; a sleeping loop must be woken. */
+ * yielding in between, before sleeping; a sleeping loop must be woken.
+ * busy: the last turn moved data or took new tunnels.  An edge that
+ * brought no work (bytes arriving for a direction that still has output
+ * pending) does not start another spin: the spin is for the answer to
+ * what was moved. */
 static int loop_wait(struct loop *l, struct epoll_event *ev, int busy)
 {
 	int wait = loop_wait_ms(l), n;
@@ -337,10 +347,11 @@ static void loop_main(void *arg)
 {
 	struct loop *l = arg;
 	struct epoll_event ev[ENGINE_BATCH];
-	int n = 0;
+	int n;
 
 	for (;;) {
-		n = loop_wait(l, ev, n > 0);
+		n = loop_wait(l, ev, l->moved);
+		l->moved = 0;
 
 		if (n < 0 && errno != EINTR)
 			os_sleep_ms(10);   /* cannot happen with a valid set */
