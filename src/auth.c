@@ -710,39 +710,36 @@ auth_reauthorize(struct client *cl, const struct conf_gen *gen)
 			os_monotonic_ms() / 1000);
 }
 
+/* The methods of a service's auth chain, one bit per auth_method. */
+static unsigned
+auth_chain_methods(const struct svc_conf *sc)
+{
+	const struct auth_conf *ac = sc && sc->auth ? sc->auth : &auth_default;
+	unsigned set = 0;
+	int i;
+
+	for (i = 0; i < ac->nmethods; i++)
+		set |= 1u << ac->methods[i];
+	return set;
+}
+
+#define AUTH_BIT(m) (1u << (m))
+
 int
 auth_wants_user(const struct svc_conf *sc)
 {
-	const struct auth_conf *ac = sc && sc->auth ? sc->auth : &auth_default;
-	int i;
-
-	for (i = 0; i < ac->nmethods; i++) {
-		switch (ac->methods[i]) {
-		case AUTH_USERONLY: case AUTH_STRONG: case AUTH_CACHE:
-		case AUTH_CACHEACL: case AUTH_RADIUS: case AUTH_PLUGIN:
-			return 1;
-		default:
-			break;
-		}
-	}
-	return 0;
+	return (auth_chain_methods(sc) &
+		(AUTH_BIT(AUTH_USERONLY) | AUTH_BIT(AUTH_STRONG) |
+		 AUTH_BIT(AUTH_CACHE) | AUTH_BIT(AUTH_CACHEACL) |
+		 AUTH_BIT(AUTH_RADIUS) | AUTH_BIT(AUTH_PLUGIN))) != 0;
 }
 
 int
 auth_may_block(const struct svc_conf *sc)
 {
-	const struct auth_conf *ac = sc && sc->auth ? sc->auth : &auth_default;
-	int i;
-
-	for (i = 0; i < ac->nmethods; i++) {
-		switch (ac->methods[i]) {
-		case AUTH_DNSNAME: case AUTH_RADIUS: case AUTH_PLUGIN:
-			return 1;
-		default:
-			break;
-		}
-	}
-	return 0;
+	return (auth_chain_methods(sc) &
+		(AUTH_BIT(AUTH_DNSNAME) | AUTH_BIT(AUTH_RADIUS) |
+		 AUTH_BIT(AUTH_PLUGIN))) != 0;
 }
 
 int

@@ -15,16 +15,9 @@ import pytest
 
 from conftest import connect, free_port, recv_all, recv_exact, wait_until
 from socks_util import socks5_open
+from test_soak import threads_of
 
 TUNNELS = 40
-
-
-def threads_of(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    raise AssertionError("no Threads: line for pid %d" % pid)
 
 
 def open_tunnel(kind, port, target):
