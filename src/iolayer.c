@@ -5,15 +5,10 @@
 
 #include <string.h>
 
-#if defined(_MSC_VER) && !defined(__clang__)
-#define IOLAYER_THREAD __declspec(thread)
-#else
-#define IOLAYER_THREAD _Thread_local
-#endif
 
 /* Slots in use are the first iol_n entries. */
-static IOLAYER_THREAD struct iolayer iol_tab[IOLAYER_MAX_PER_THREAD];
-static IOLAYER_THREAD int iol_n;
+static OS_THREAD_LOCAL struct iolayer iol_tab[IOLAYER_MAX_PER_THREAD];
+static OS_THREAD_LOCAL int iol_n;
 
 int iolayer_bind(os_sock_t s, const struct iolayer_ops *ops, void *ctx)
 {

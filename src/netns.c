@@ -14,13 +14,8 @@
 #define NETNS_LINUX 1
 #endif
 
-#if defined(_MSC_VER) && !defined(__clang__)
-#define NETNS_THREAD __declspec(thread)
-#else
-#define NETNS_THREAD _Thread_local
-#endif
 
-static NETNS_THREAD int thread_ns = NETNS_NONE;
+static OS_THREAD_LOCAL int thread_ns = NETNS_NONE;
 
 #ifdef NETNS_LINUX
 /* The process's own namespace: opened by the main thread (config time)

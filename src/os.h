@@ -77,6 +77,13 @@ typedef struct pollfd os_pollfd_t;
 int os_init(void);
 
 /* ---- threads and locks ---------------------------------------------- */
+/* Storage of one per thread (C11 _Thread_local; MSVC's spelling). */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define OS_THREAD_LOCAL __declspec(thread)
+#else
+#define OS_THREAD_LOCAL _Thread_local
+#endif
+
 typedef struct os_thread os_thread_t;   /* opaque; joinable handle */
 typedef void (*os_thread_fn)(void *arg);
 

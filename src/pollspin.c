@@ -30,15 +30,10 @@
  */
 #include "os.h"
 
-#if defined(_MSC_VER) && !defined(__clang__)
-#define POLLSPIN_THREAD __declspec(thread)
-#else
-#define POLLSPIN_THREAD _Thread_local
-#endif
 
 static int spin_us = OS_POLL_SPIN_DEFAULT;   /* atomic */
 /* This thread's last wait timed out: its peers are idle. */
-static POLLSPIN_THREAD int thread_idle;
+static OS_THREAD_LOCAL int thread_idle;
 static int bulk_spinning;                     /* atomic: bulk spinners */
 
 void os_poll_spin_set(int usec)

@@ -137,22 +137,17 @@ void relay_opts_default(struct relay_opts *o)
 /* ---- helpers ---------------------------------------------------------- */
 
 /* Copy buffers of an event-loop thread.  One loop runs the relays of
- * thousands of short tunnels, each of which needs a buffer for its first
- * bytes: a few freed buffers are kept for the next ones instead of going
- * back to malloc (which trims and re-grows its heap, with page faults,
- * at that rate).  Thread-local: only the loop thread that runs a relay
- * touches its buffers.  Workers use malloc as before. */
+ * thousands of tunnels, and a direction gives its buffer back as soon as
+ * everything in it is written (or a read found nothing), so that idle
+ * tunnels hold none: a few freed buffers are kept for the next reads
+ * instead of going back to malloc (which trims and re-grows its heap,
+ * with page faults, at that rate).  Thread-local: only the loop thread
+ * that runs a relay touches its buffers.  Workers use malloc as before. */
 #define RELAY_SPARE_BUFS 8
 
-#if defined(_MSC_VER) && !defined(__clang__)
-#define RELAY_THREAD __declspec(thread)
-#else
-#define RELAY_THREAD _Thread_local
-#endif
-
-static RELAY_THREAD char *spare_buf[RELAY_SPARE_BUFS];
-static RELAY_THREAD size_t spare_size[RELAY_SPARE_BUFS];
-static RELAY_THREAD unsigned spare_n;
+static OS_THREAD_LOCAL char *spare_buf[RELAY_SPARE_BUFS];
+static OS_THREAD_LOCAL size_t spare_size[RELAY_SPARE_BUFS];
+static OS_THREAD_LOCAL unsigned spare_n;
 
 static char *relay_buf_get(const struct relay *r)
 {

@@ -79,7 +79,6 @@ struct job {
 	relay_done_fn done;
 	void *arg;
 	uint64_t due;           /* next pass at the latest (ms) */
-	int first_wait_ms;      /* deadline at hand-over, for the inbox */
 	size_t heap_idx;        /* position in the heap; SIZE_MAX: none */
 	unsigned turn;          /* the loop's timer turn it last ran in */
 	int unwatched;          /* a socket could not be added: end it */

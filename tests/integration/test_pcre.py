@@ -325,15 +325,21 @@ def ftp_port(tmp_path):
     stop()
 
 
+def ftp_login(port, ftp_port):
+    """Log in through ftppr on port to the test FTP server."""
+    f = ftplib.FTP()
+    f.connect(LOOP4, port, timeout=15)
+    f.login("alice@127.0.0.1:%d" % ftp_port, "wonderland")
+    return f
+
+
 def test_ftppr_request_deny_877(proxy, tmp_path, ftp_port):
     """ftppr: request filters see "user@host:port" after the login; a
     rejection ends the session with 877."""
     port, log = free_port(), tmp_path / "px.log"
     proxy(cfg(log, 'pcre request deny "^alice@"\nftppr -p%d\n' % port),
           wait_ports=[port])
-    f = ftplib.FTP()
-    f.connect(LOOP4, port, timeout=15)
-    f.login("alice@127.0.0.1:%d" % ftp_port, "wonderland")
+    f = ftp_login(port, ftp_port)
     with pytest.raises((EOFError, OSError, ftplib.Error)):
         f.pwd()
     f.close()
@@ -346,9 +352,7 @@ def test_ftppr_command_deny_878(proxy, tmp_path, ftp_port):
     port, log = free_port(), tmp_path / "px.log"
     proxy(cfg(log, 'pcre cliheader deny "^CWD secret"\nftppr -p%d\n' % port),
           wait_ports=[port])
-    f = ftplib.FTP()
-    f.connect(LOOP4, port, timeout=15)
-    f.login("alice@127.0.0.1:%d" % ftp_port, "wonderland")
+    f = ftp_login(port, ftp_port)
     f.cwd("pub")
     with pytest.raises((EOFError, OSError, ftplib.Error)):
         f.cwd("secret")
@@ -362,9 +366,7 @@ def test_ftppr_reply_deny_879_and_data_880(proxy, tmp_path, ftp_port):
     port, log = free_port(), tmp_path / "px.log"
     proxy(cfg(log, 'pcre srvheader deny "^257"\npcre srvdata deny "forbidden"'
               '\nftppr -p%d\n' % port), wait_ports=[port])
-    f = ftplib.FTP()
-    f.connect(LOOP4, port, timeout=15)
-    f.login("alice@127.0.0.1:%d" % ftp_port, "wonderland")
+    f = ftp_login(port, ftp_port)
     got = []
     f.retrbinary("RETR pub/ok.txt", got.append)
     assert b"".join(got) == b"harmless\n"
@@ -373,9 +375,7 @@ def test_ftppr_reply_deny_879_and_data_880(proxy, tmp_path, ftp_port):
     f.close()
     wait_rec(log, lambda r: r["err"] == "00880" and
              r["text"] == "RETR pub/bad.txt")
-    f = ftplib.FTP()
-    f.connect(LOOP4, port, timeout=15)
-    f.login("alice@127.0.0.1:%d" % ftp_port, "wonderland")
+    f = ftp_login(port, ftp_port)
     with pytest.raises((EOFError, OSError, ftplib.Error)):
         f.pwd()
     f.close()

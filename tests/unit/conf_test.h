@@ -24,6 +24,17 @@ conf_test_load(const char *text, enum conf_mode mode, int *nerr, char **msgs)
 	return g;
 }
 
+/* Run text as in conf_test_load, diagnostics dropped: NULL on errors. */
+static inline struct conf_gen *conf_test_run(const char *text)
+{
+	char *msgs = NULL;
+	int nerr = 0;
+	struct conf_gen *g = conf_test_load(text, CONF_RUN, &nerr, &msgs);
+
+	free(msgs);
+	return g;
+}
+
 /* text must fail to start, with message among the diagnostics. */
 static inline void conf_test_expect_error(const char *text,
 					  const char *message)

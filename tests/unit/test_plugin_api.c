@@ -57,16 +57,6 @@ static int cmd_reg(struct px_conf *conf, int argc, char **argv)
 	return 0;
 }
 
-static struct conf_gen *load(const char *text)
-{
-	char *msgs = NULL;
-	int nerr = 0;
-	struct conf_gen *g = conf_test_load(text, CONF_RUN, &nerr, &msgs);
-
-	free(msgs);
-	return g;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -106,7 +96,7 @@ static void test_run_owns_hooks_and_messages(void **state)
 
 	(void)state;
 	released = 0;
-	g1 = load("reg\n");
+	g1 = conf_test_run("reg\n");
 	assert_non_null(g1);
 	run1 = seen_run;
 	assert_true(run1 != 0);
@@ -119,7 +109,7 @@ static void test_run_owns_hooks_and_messages(void **state)
 	assert_true(t.in == 10 && t.out == 11);
 
 	/* the next run without the command has neither */
-	g2 = load("# nothing\n");
+	g2 = conf_test_run("# nothing\n");
 	assert_non_null(g2);
 	assert_null(g2->hooks);
 	assert_string_equal(msgtab_text(g2->msgs, MSGTAB_PROXY, 2),
@@ -133,7 +123,7 @@ static void test_run_owns_hooks_and_messages(void **state)
 
 	/* a failed run releases at once; runs are numbered anew */
 	released = 0;
-	assert_null(load("reg\nno_such_command\n"));
+	assert_null(conf_test_run("reg\nno_such_command\n"));
 	assert_int_equal(released, 11);
 	assert_true(seen_run != run1);
 }

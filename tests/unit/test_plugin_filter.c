@@ -145,16 +145,6 @@ static int cmd_findsym(struct px_conf *conf, int argc, char **argv)
 	return 0;
 }
 
-static struct conf_gen *load(const char *text)
-{
-	char *msgs = NULL;
-	int nerr = 0;
-	struct conf_gen *g = conf_test_load(text, CONF_RUN, &nerr, &msgs);
-
-	free(msgs);
-	return g;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -182,7 +172,7 @@ static void test_open_per_service(void **state)
 
 	(void)state;
 	opened = closed = released = 0;
-	g = load("proxy -p12001\n"
+	g = conf_test_run("proxy -p12001\n"
 		 "regf\n"
 		 "tcppm 12002 127.0.0.1 80\n"
 		 "proxy -p12003\n");
@@ -204,7 +194,7 @@ static void test_open_per_service(void **state)
 
 	/* the next run without the line has no filter */
 	opened = 0;
-	g = load("tcppm 12002 127.0.0.1 80\n");
+	g = conf_test_run("tcppm 12002 127.0.0.1 80\n");
 	assert_non_null(g);
 	assert_null(g->filters);
 	assert_int_equal(opened, 0);
@@ -317,7 +307,7 @@ static void test_buffer_and_stage_hooks(void **state)
 
 	(void)state;
 	attached = cleared = 0;
-	g = load("regb\ntcppm 12002 127.0.0.1 80\n");
+	g = conf_test_run("regb\ntcppm 12002 127.0.0.1 80\n");
 	assert_non_null(g);
 	memset(&cl, 0, sizeof(cl));
 	cl.conf = g->svcs[0];
@@ -366,13 +356,13 @@ static void test_symbols(void **state)
 	assert_null(api->find_symbol("test_symbol"));
 
 	found = NULL;
-	g = load("pub\nfindsym\n");
+	g = conf_test_run("pub\nfindsym\n");
 	assert_non_null(g);
 	assert_ptr_equal(found, &symbol_target);
 	conf_gen_unref(g);
 	/* a new run starts without the symbols of the last one */
 	found = &found;
-	g = load("findsym\n");
+	g = conf_test_run("findsym\n");
 	assert_non_null(g);
 	assert_null(found);
 	conf_gen_unref(g);
