@@ -382,6 +382,35 @@ def test_ftppr_reply_deny_879_and_data_880(proxy, tmp_path, ftp_port):
     wait_rec(log, lambda r: r["err"] == "00879")
 
 
+def test_ftppr_srvdata_big_download_421_880(proxy, tmp_path, ftp_port):
+    """ftppr: srvdata rules see every chunk of a download of a few
+    hundred KB: a clean file arrives intact, one with the marker is
+    aborted with "421 ... policy violation" on the control connection
+    and 880 naming the transfer."""
+    import io
+    root = tmp_path / "ftproot" / "pub"
+    clean = bytes(range(256)) * 1200
+    # the marker in every KB of the tail, so a read holds one whole
+    bad = clean + b"".join(b"MARK-FORBID" + b"." * 1013 for _ in range(100))
+    (root / "big.bin").write_bytes(clean)
+    (root / "bigbad.bin").write_bytes(bad)
+    port, log = free_port(), tmp_path / "px.log"
+    proxy(cfg(log, 'pcre srvdata deny "MARK-FORBID"\nftppr -p%d\n' % port),
+          wait_ports=[port])
+    f = ftp_login(port, ftp_port)
+    got = io.BytesIO()
+    f.retrbinary("RETR pub/big.bin", got.write)
+    assert hashlib.sha256(got.getvalue()).digest() == \
+        hashlib.sha256(clean).digest()
+    with pytest.raises(ftplib.error_temp) as e:
+        f.retrbinary("RETR pub/bigbad.bin", io.BytesIO().write)
+    assert str(e.value).startswith("421") and \
+        "policy violation" in str(e.value), e.value
+    f.close()
+    wait_rec(log, lambda r: r["err"] == "00880" and
+             r["text"] == "RETR pub/bigbad.bin")
+
+
 @pytest.fixture
 def smtp_server():
     controller_mod = pytest.importorskip("aiosmtpd.controller")
