@@ -482,7 +482,9 @@ int http_body_copy(struct http_in *in, struct http_out *out,
 	cp.moved = 0;
 	cp.resume_at = 0;
 	cp.filtered = in->filter != NULL && (f->kind == HTTP_BODY_CLOSE ||
-					     f->kind == HTTP_BODY_CHUNKED);
+					     f->kind == HTTP_BODY_CHUNKED ||
+					     (f->kind == HTTP_BODY_LENGTH &&
+					      in->filter_sized));
 	cp.chunked = cp.filtered && f->kind == HTTP_BODY_CHUNKED &&
 		     mode == HTTP_CHUNKS_KEEP;
 	rc = http_copy_early(&cp, f);

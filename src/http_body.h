@@ -44,10 +44,12 @@ struct http_in {
 	 * close-delimited): http_body_copy passes every piece of body data
 	 * through filter(filter_arg, pace_dir, ...) as relay_opts.filter
 	 * does.  Ignored for Content-Length bodies, whose length cannot
-	 * change.  NULL = none. */
+	 * change, unless filter_sized is set: the copy's output then has
+	 * no framing of its own (an FTP data connection).  NULL = none. */
 	int (*filter)(void *arg, int dir, const char *in, size_t n,
 		      const char **out, size_t *outlen);
 	void *filter_arg;
+	int filter_sized;
 };
 
 struct http_out {

@@ -515,6 +515,17 @@ void net_nodelay(os_sock_t s)
 	(void)set_int_opt(s, IPPROTO_TCP, TCP_NODELAY, 1);
 }
 
+void net_abort(os_sock_t s)
+{
+	struct linger l;
+
+	l.l_onoff = 1;
+	l.l_linger = 0;
+	(void)setsockopt(s, SOL_SOCKET, SO_LINGER, (const char *)&l,
+			 sizeof(l));
+	os_sock_close(s);
+}
+
 /* ---- listening -------------------------------------------------------- */
 
 static void listen_reuse(os_sock_t s)

@@ -91,6 +91,10 @@ int net_bind_device(os_sock_t s, const char *dev);
 /* Disable Nagle: every service replies promptly. */
 void net_nodelay(os_sock_t s);
 
+/* Close s with a reset instead of a FIN (SO_LINGER 0): the peer learns
+ * the stream was cut short, not complete (an aborted FTP transfer). */
+void net_abort(os_sock_t s);
+
 /* Windows-only socket options (the spec's list; absent elsewhere). */
 enum {
 	NET_OPT_SO_EXCLUSIVEADDRUSE = 1u << 13,

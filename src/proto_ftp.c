@@ -20,6 +20,7 @@
 #include "ftp_client.h"
 #include "ftp_data.h"
 #include "mailproxy.h"
+#include "net.h"
 #include "auth.h"
 #include "client.h"
 #include "conf.h"
@@ -525,6 +526,22 @@ static int ftppr_xfer_open(struct ftppr *fp, const char *line, os_sock_t *cs,
 	return rc;
 }
 
+/* clidata/srvdata filters (a pcre rule, a FilePlugin callback) refused
+ * the transfer's data.  The server's data connection is reset, so that
+ * a cut upload is not stored as a whole file; the client gets the
+ * reason on the control connection (plugins.md 5.4: "421 ... policy
+ * violation").  The session ends here, its record naming the transfer:
+ * the server's own final reply would report a success. */
+static int ftppr_data_rejected(struct ftppr *fp, const char *line,
+			       os_sock_t cs, os_sock_t ss)
+{
+	net_abort(ss);
+	os_sock_close(cs);
+	ftppr_send(fp, "421 Transfer refused: policy violation\r\n");
+	client_set_text(fp->cl, line);
+	return FTPPR_FILTER_DATA;
+}
+
 /* RETR, STOR, LIST ...: relay the data, then the server's final reply;
  * a transfer that cannot start gets 550 and the session goes on. */
 static int ftppr_transfer(struct ftppr *fp, const char *line)
@@ -545,16 +562,12 @@ static int ftppr_transfer(struct ftppr *fp, const char *line)
 	if (rc == 0)
 		rc = client_relay_pair(cl, cs, ss, svc_timeout_ms(cl->gen,
 						  TO_CONNECTION_SHORT));
+	if (rc == ERR_FILTER)
+		return ftppr_data_rejected(fp, line, cs, ss);
 	if (cs != OS_BADSOCK)
 		os_sock_close(cs);
 	if (ss != OS_BADSOCK)
 		os_sock_close(ss);
-	if (rc == ERR_FILTER) {
-		/* clidata/srvdata rejected: the session ends here, its
-		 * record naming the transfer */
-		client_set_text(cl, line);
-		return FTPPR_FILTER_DATA;
-	}
 	if (started) {
 		/* the server's final reply follows the closed connection */
 		end = ftp_read_reply_fn(&fp->fc, ftppr_fwd_line, fp);

@@ -27,6 +27,7 @@
 #include "iolayer.h"
 #include "limit.h"
 #include "msgtab.h"
+#include "net.h"
 #include "parent.h"
 #include "service.h"
 #include "sockio.h"
@@ -1114,6 +1115,18 @@ static void http_filter_pieces(struct http_session *hs, struct http_in *in,
 
 	in->filter = on ? http_filter_piece : NULL;
 	in->filter_arg = on ? hs->cl : NULL;
+	in->filter_sized = 0;
+}
+
+/* ftp:// transfers: the data connection carries the file alone, so
+ * every body, of declared length or not, passes the data filters of
+ * hook h piece by piece.  Returns 1 when some filter wants it. */
+static int http_ftp_filter_pieces(struct http_session *hs,
+				  struct http_in *in, enum filter_hook h)
+{
+	http_filter_pieces(hs, in, h);
+	in->filter_sized = in->filter != NULL;
+	return in->filter != NULL;
 }
 
 /* The head in b was built without Content-Length: add the filtered
@@ -1697,7 +1710,9 @@ static int http_ftp_fetch(struct http_session *hs, struct http_req *rq,
 	int rc, rc2, started = 0;
 
 	rc = ftp_type(fc, list ? 'A' : 'I');
-	if (rc == 0 && !list)
+	/* filtered data may change length: no Content-Length then */
+	if (rc == 0 && !list && !http_ftp_filter_pieces(hs, &hs->sin,
+							 FH_DATA_SRV))
 		size = ftp_size(fc, rq->path);
 	if (rc == 0)
 		rc = ftp_data_open(hs->cl, fc, &ds);
@@ -1717,6 +1732,7 @@ static int http_ftp_fetch(struct http_session *hs, struct http_req *rq,
 					   HTTP_CHUNKS_KEEP, hs->to_body, &errs,
 					   NULL);
 	}
+	http_filter_pieces(hs, &hs->sin, FH_COUNT);
 	if (ds != OS_BADSOCK) {
 		os_sock_close(ds);
 		hs->sin.s = OS_BADSOCK;
@@ -1757,10 +1773,16 @@ static int http_ftp_store(struct http_session *hs, struct http_req *rq,
 		hs->out.s = ds;
 		hs->out.timeout_ms = hs->to_body;
 		http_out_discard(&hs->out);
+		http_ftp_filter_pieces(hs, &hs->cin, FH_DATA_CLI);
 		rc = http_body_copy(&hs->cin, &hs->out, &rq->body,
 				    HTTP_CHUNKS_DECODE, hs->to_body, &errs, NULL);
+		http_filter_pieces(hs, &hs->cin, FH_COUNT);
 	}
-	if (ds != OS_BADSOCK)
+	/* a refused upload is cut with a reset: the server must not
+	 * store the part sent so far as a whole file */
+	if (ds != OS_BADSOCK && rc == PXE_HTTP_FILTER)
+		net_abort(ds);
+	else if (ds != OS_BADSOCK)
 		os_sock_close(ds);
 	if (started && rc == 0)
 		rc = ftp_transfer_end(fc);

@@ -108,6 +108,11 @@ static void fp_clear(void *svc, void *conn)
 	fp_conn_end(conn);
 }
 
+static int fp_is_ftppr(const struct fp_svc *s)
+{
+	return strcmp(s->service, "ftppr") == 0;
+}
+
 static int fp_buffer(void *svc, void *conn, struct px_conn *c, int hook,
 		     struct px_buf *b)
 {
@@ -116,15 +121,20 @@ static int fp_buffer(void *svc, void *conn, struct px_conn *c, int hook,
 	};
 	int rc;
 
-	(void)svc;
 	(void)c;
 	/* no state (no memory at accept): refuse rather than not inspect */
 	if (conn == NULL || hook < 0 || hook > PX_HOOK_DATA_SRV)
 		return PX_FILTER_REJECT;
 	if (hook == PX_HOOK_REQUEST)
-		rc = fp_conn_request(conn, b->data, b->len);
-	else
-		rc = fp_conn_part(conn, part[hook], b->data, b->len);
+		return fp_conn_request(conn, b->data, b->len) == FP_ACCEPT
+		       ? PX_FILTER_CONTINUE : PX_FILTER_REJECT;
+	/* ftppr's request is the login: each file transfer after it gets
+	 * files of its own, started by its command (which goes into them
+	 * when commands are selected) */
+	if (hook == PX_HOOK_HEADER_CLI && fp_is_ftppr(svc) &&
+	    fp_ftp_transfer(b->data, b->len))
+		fp_conn_next(conn);
+	rc = fp_conn_part(conn, part[hook], b->data, b->len);
 	return rc == FP_ACCEPT ? PX_FILTER_CONTINUE : PX_FILTER_REJECT;
 }
 

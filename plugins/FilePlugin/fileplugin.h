@@ -17,9 +17,11 @@
  * (mode 0600) and call the callback at the moments it selects with the
  * file's path.  A callback's FP_REJECT refuses the request the way a
  * `pcre ... deny` rule does: HTTP 503 with code 517, SMTP and FTP their
- * filter error replies.  The file is removed when the HTTP request is
- * over (the next request on the connection starts a new file) or the
- * connection ends, unless a callback returned FP_KEEPFILE.
+ * filter error replies (an ftppr transfer: "421 ... policy violation",
+ * 880).  The file is removed when the HTTP request is over (the next
+ * request on the connection starts a new file), at the next ftppr
+ * transfer (each has files of its own) or when the connection ends,
+ * unless a callback returned FP_KEEPFILE.
  *
  * Callbacks run on the connections' worker threads, many at once; arg
  * is the callback's own.  Everything registered belongs to the config
@@ -40,10 +42,10 @@
 #define FP_CLIHEADER 0x01u      /* HTTP request head; FTP/SMTP commands */
 #define FP_SRVHEADER 0x02u      /* HTTP response head; FTP/SMTP replies */
 #define FP_CLIDATA 0x04u        /* client -> server payload (HTTP request
-				   bodies, SMTP message lines) */
+				   bodies, SMTP message lines, ftppr
+				   uploads) */
 #define FP_SRVDATA 0x08u        /* server -> client payload (HTTP response
-				   bodies; ftppr's file transfers do not
-				   pass the filters) */
+				   bodies, ftppr downloads and listings) */
 #define FP_PARTS 0x0fu
 
 /* When the callback is called (flags of fp_register_fn; fp_event.what). */
@@ -117,5 +119,9 @@ int fp_flags_parse(const char *s, unsigned *flags);
 /* A byte count for file_preview: decimal digits only, at most 2^40.
  * Returns 0 or -1. */
 int fp_size_parse(const char *s, uint64_t *n);
+/* 1 when the FTP command line (len bytes, no CR LF) starts a data
+ * transfer (RETR, STOR, STOU, APPE, LIST, NLST, MLSD, any case), else 0.
+ * Each such transfer gets spool files of its own. */
+int fp_ftp_transfer(const char *line, size_t len);
 
 #endif

@@ -31,6 +31,9 @@ struct fp_conn;
 struct fp_conn *fp_conn_new(const struct fp_svc *svc);
 /* The connection ends: ONREMOVE calls, files removed, freed. */
 void fp_conn_end(struct fp_conn *c);
+/* The files so far are finished (ONREMOVE calls, removed): the next
+ * part starts new ones.  For a new request or FTP transfer. */
+void fp_conn_next(struct fp_conn *c);
 /* A new request (the previous one's files are finished): the ONREQUEST
  * calls.  Returns FP_ACCEPT or FP_REJECT. */
 int fp_conn_request(struct fp_conn *c, const char *text, size_t len);

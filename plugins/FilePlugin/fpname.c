@@ -1,9 +1,11 @@
 /*
- * fpname.c - FilePlugin's pure parts: spool file names, flag names and
- * sizes (plugins.md 5.4, F-PLUG-06).  Unit tested (test_fpname).
+ * fpname.c - FilePlugin's pure parts: spool file names, flag names,
+ * sizes and the FTP commands that start a transfer (plugins.md 5.4,
+ * F-PLUG-06).  Unit tested (test_fpname).
  */
 #include "fileplugin.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,5 +79,30 @@ int fp_size_parse(const char *s, uint64_t *n)
 			return -1;
 	}
 	*n = v;
+	return 0;
+}
+
+/* The FTP commands that move a file or a listing over a data
+ * connection (RFC 959, RFC 1123, RFC 3659). */
+int fp_ftp_transfer(const char *line, size_t len)
+{
+	static const char *const cmds[] = {
+		"RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD"
+	};
+	size_t i, k, n;
+
+	if (line == NULL)
+		return 0;
+	for (n = 0; n < len && line[n] != ' '; n++)
+		;
+	if (n != 4)
+		return 0;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		for (k = 0; k < 4; k++)
+			if (toupper((unsigned char)line[k]) != cmds[i][k])
+				break;
+		if (k == 4)
+			return 1;
+	}
 	return 0;
 }

@@ -116,12 +116,9 @@ static void fp_spool_finish(struct fp_conn *c, int i)
 
 void fp_conn_end(struct fp_conn *c)
 {
-	int i;
-
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->svc->ncb; i++)
-		fp_spool_finish(c, i);
+	fp_conn_next(c);
 	free(c);
 }
 
@@ -192,6 +189,14 @@ static int fp_spool_add(struct fp_conn *c, int i, unsigned part,
 	return 0;
 }
 
+void fp_conn_next(struct fp_conn *c)
+{
+	int i;
+
+	for (i = 0; i < c->svc->ncb; i++)
+		fp_spool_finish(c, i);
+}
+
 int fp_conn_request(struct fp_conn *c, const char *text, size_t len)
 {
 	char *req = malloc(len + 1);
@@ -201,8 +206,8 @@ int fp_conn_request(struct fp_conn *c, const char *text, size_t len)
 		return FP_REJECT;
 	memcpy(req, text, len);
 	req[len] = '\0';
+	fp_conn_next(c);
 	for (i = 0; i < c->svc->ncb; i++) {
-		fp_spool_finish(c, i);
 		if ((c->svc->cb[i].flags & FP_CALL_ONREQUEST) &&
 		    (fp_call(c, i, FP_CALL_ONREQUEST, 0, req) & FP_REJECT))
 			rc = FP_REJECT;

@@ -9,6 +9,9 @@ call) to a report file the tests read.  Its second entry,
 rewrite_header, is a plain plugin buffer hook (and stage hook).
 """
 
+import ftplib
+import hashlib
+import io
 import os
 import re
 import signal
@@ -19,7 +22,7 @@ import pytest
 
 from conftest import (BIN_DIR, LOOP4, free_port, recv_exact,
                       wait_split_record, wait_until)
-from http_util import read_response
+from http_util import read_response, start_ftp
 from test_pcre import smtp_server  # noqa: F401 (a fixture)
 
 FILEPLUGIN = BIN_DIR / "FilePlugin.ld.so"
@@ -307,3 +310,138 @@ def test_plugin_stage_hook_rejects(proxy, plugins, tcp_server, tmp_path,
         assert got == b""
     wait_split_record(log, FIELDS, lambda r: r["svc"] == "TCPPM"
                       and r["err"] == "00019")
+
+
+# --------------------------------------------------------------------------
+# ftppr: file transfers through the data hooks
+# --------------------------------------------------------------------------
+
+# a few hundred KB, many relay reads; the signature only in BAD_*
+FTP_CLEAN = bytes(range(256)) * 1200                      # 307200 bytes
+FTP_UP = hashlib.sha256(b"up").digest() * 10000           # 320000 bytes
+FTP_BAD = FTP_CLEAN + b"X5O!P%@AP EICAR-TEST file\n" + FTP_CLEAN[:1000]
+
+
+@pytest.fixture
+def ftp_root(tmp_path):
+    """A pyftpdlib server over tmp/ftproot; (port, root)."""
+    root = tmp_path / "ftproot"
+    (root / "pub").mkdir(parents=True)
+    (root / "pub" / "clean.bin").write_bytes(FTP_CLEAN)
+    (root / "pub" / "bad.bin").write_bytes(FTP_BAD)
+    port, stop = start_ftp(root)
+    yield port, root
+    stop()
+
+
+@pytest.fixture
+def av_ftppr(proxy, plugins, ftp_root, tmp_path):
+    """ftppr with FilePlugin and FakeAV; returns (port, ftp port, root,
+    log, report, spool)."""
+    def start(flags="srvdata,clidata,data,remove"):
+        fp, av = plugins
+        spool = tmp_path / "spool"
+        spool.mkdir(exist_ok=True)
+        port, log = free_port(), tmp_path / "px.log"
+        report = tmp_path / "report.txt"
+        proxy(cfg(log, "plugin %s file_plugin\nfile_cachedir %s\n"
+                  "plugin %s fakeav %s %s\nftppr -p%d\n"
+                  % (fp, spool, av, report, flags, port)),
+              wait_ports=[port])
+        return (port, ftp_root[0], ftp_root[1], log, report, spool)
+    return start
+
+
+def ftp_session(port, ftp_port):
+    f = ftplib.FTP()
+    f.connect(LOOP4, port, timeout=15)
+    f.login("alice@127.0.0.1:%d" % ftp_port, "wonderland")
+    return f
+
+
+def ftp_get(f, name):
+    got = io.BytesIO()
+    f.retrbinary("RETR " + name, got.write)
+    return got.getvalue()
+
+
+def sha(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+def test_ftp_transfers_are_spooled_one_file_each(av_ftppr):
+    """ftppr: a download (srvdata) and an upload (clidata) of a few
+    hundred KB pass intact; each transfer has a spool file of its own
+    holding exactly its bytes (kept for the check), removed at the next
+    transfer or the session end."""
+    port, ftp_port, root, log, report, spool = av_ftppr(
+        "srvdata,clidata,data,remove keep")
+    f = ftp_session(port, ftp_port)
+    assert sha(ftp_get(f, "pub/clean.bin")) == sha(FTP_CLEAN)
+    f.storbinary("STOR pub/up.bin", io.BytesIO(FTP_UP))
+    assert sha(ftp_get(f, "pub/clean.bin")) == sha(FTP_CLEAN)
+    f.quit()
+    assert sha((root / "pub" / "up.bin").read_bytes()) == sha(FTP_UP)
+    wait_until(lambda: len(report_lines(report, "remove")) >= 3, 10,
+               what="three remove calls")
+    removes = report_lines(report, "remove")
+    assert len(removes) == 3, removes
+    assert [int(r[2]) for r in removes] == [len(FTP_CLEAN), len(FTP_UP),
+                                            len(FTP_CLEAN)], removes
+    assert len({r[1] for r in removes}) == 3, removes
+    for r, want in zip(removes, (FTP_CLEAN, FTP_UP, FTP_CLEAN)):
+        assert re.fullmatch(re.escape(str(spool)) + r"/\d{7}\.tmp", r[1])
+        with open(r[1], "rb") as sp:
+            assert sha(sp.read()) == sha(want), r
+    data = report_lines(report, "data")
+    assert data and all(d[4] == "accept" for d in data)
+    wait_split_record(log, FIELDS, lambda r: r["text"] ==
+                      "STOR pub/up.bin" and r["err"] == "00000")
+
+
+def test_ftp_download_with_the_signature_gets_421(av_ftppr):
+    """The callback refusing a download aborts it: the client gets
+    "421 ... policy violation" on the control connection, the record
+    names the transfer with 880, the spool file is removed.  A clean
+    download in a new session still passes."""
+    port, ftp_port, root, log, report, spool = av_ftppr()
+    f = ftp_session(port, ftp_port)
+    with pytest.raises(ftplib.error_temp) as e:
+        ftp_get(f, "pub/bad.bin")
+    assert str(e.value).startswith("421") and \
+        "policy violation" in str(e.value), e.value
+    f.close()
+    wait_split_record(log, FIELDS, lambda r: r["svc"] == "FTPPR" and
+                      r["text"] == "RETR pub/bad.bin" and
+                      r["err"] == "00880")
+    d = wait_report(report, lambda ln: ln[0] == "data" and
+                    ln[4] == "reject", "the refusing data call")
+    wait_until(lambda: not os.path.exists(d[1]), 10, what="spool removed")
+    f = ftp_session(port, ftp_port)
+    assert sha(ftp_get(f, "pub/clean.bin")) == sha(FTP_CLEAN)
+    f.quit()
+
+
+def test_ftp_upload_with_the_signature_gets_421(av_ftppr):
+    """clidata: an upload with the signature is refused with 421 and
+    880; the server's data connection is reset, so no stored file holds
+    the signature."""
+    port, ftp_port, root, log, report, spool = av_ftppr(
+        "clidata,data,remove")
+    f = ftp_session(port, ftp_port)
+    try:
+        f.storbinary("STOR pub/up.bin", io.BytesIO(FTP_BAD))
+        pytest.fail("the upload was accepted")
+    except ftplib.error_temp as e:
+        resp = str(e)
+    except OSError:
+        # the proxy closed the data connection while the client sent:
+        # the reply waits on the control connection
+        resp = f.getline()
+    f.close()
+    assert resp.startswith("421") and "policy violation" in resp, resp
+    wait_split_record(log, FIELDS, lambda r: r["svc"] == "FTPPR" and
+                      r["text"] == "STOR pub/up.bin" and
+                      r["err"] == "00880")
+    up = root / "pub" / "up.bin"
+    assert not up.exists() or b"EICAR-TEST" not in up.read_bytes()

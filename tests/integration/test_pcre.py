@@ -382,6 +382,70 @@ def test_ftppr_reply_deny_879_and_data_880(proxy, tmp_path, ftp_port):
     wait_rec(log, lambda r: r["err"] == "00879")
 
 
+def test_ftppr_srvdata_big_download_421_880(proxy, tmp_path, ftp_port):
+    """ftppr: srvdata rules see every chunk of a download of a few
+    hundred KB: a clean file arrives intact, one with the marker is
+    aborted with "421 ... policy violation" on the control connection
+    and 880 naming the transfer."""
+    import io
+    root = tmp_path / "ftproot" / "pub"
+    clean = bytes(range(256)) * 1200
+    # the marker in every KB of the tail, so a read holds one whole
+    bad = clean + b"".join(b"MARK-FORBID" + b"." * 1013 for _ in range(100))
+    (root / "big.bin").write_bytes(clean)
+    (root / "bigbad.bin").write_bytes(bad)
+    port, log = free_port(), tmp_path / "px.log"
+    proxy(cfg(log, 'pcre srvdata deny "MARK-FORBID"\nftppr -p%d\n' % port),
+          wait_ports=[port])
+    f = ftp_login(port, ftp_port)
+    got = io.BytesIO()
+    f.retrbinary("RETR pub/big.bin", got.write)
+    assert hashlib.sha256(got.getvalue()).digest() == \
+        hashlib.sha256(clean).digest()
+    with pytest.raises(ftplib.error_temp) as e:
+        f.retrbinary("RETR pub/bigbad.bin", io.BytesIO().write)
+    assert str(e.value).startswith("421") and \
+        "policy violation" in str(e.value), e.value
+    f.close()
+    wait_rec(log, lambda r: r["err"] == "00880" and
+             r["text"] == "RETR pub/bigbad.bin")
+
+
+def test_proxy_ftp_urls_pass_data_rules_517(proxy, tmp_path, ftp_port):
+    """proxy: ftp:// downloads (srvdata) and PUT uploads (clidata) pass
+    the data rules like ftppr transfers: clean files intact, a marker
+    refused with 517 (an upload before its 201: 503), the marker never
+    reaching the other side."""
+    root = tmp_path / "ftproot" / "pub"
+    clean = bytes(range(256)) * 1200
+    bad = clean + b"".join(b"MARK-FORBID" + b"." * 1013 for _ in range(100))
+    (root / "big.bin").write_bytes(clean)
+    (root / "bigbad.bin").write_bytes(bad)
+    src_clean, src_bad = tmp_path / "c.bin", tmp_path / "b.bin"
+    src_clean.write_bytes(clean)
+    src_bad.write_bytes(bad)
+    port, log = free_port(), tmp_path / "px.log"
+    proxy(cfg(log, 'pcre srvdata,clidata deny "MARK-FORBID"\nproxy -p%d\n'
+              % port), wait_ports=[port])
+    url = "ftp://alice:wonderland@127.0.0.1:%d/pub/" % ftp_port
+    px = ["-x", "127.0.0.1:%d" % port]
+    r = curl(px + [url + "big.bin"])
+    assert r.returncode == 0, r.stderr
+    assert hashlib.sha256(r.stdout).digest() == hashlib.sha256(clean).digest()
+    r = curl(px + [url + "bigbad.bin"])
+    assert b"MARK-FORBID" not in r.stdout and len(r.stdout) < len(bad)
+    wait_rec(log, lambda r: r["err"] == "00517" and "bigbad" in r["text"])
+    r = curl(px + ["-T", str(src_clean), url + "up.bin"])
+    assert r.returncode == 0, r.stderr
+    assert (root / "up.bin").read_bytes() == clean
+    r = curl(px + ["-w", "%{http_code}", "-T", str(src_bad),
+                   url + "upbad.bin"])
+    assert r.stdout.endswith(b"503"), r.stdout[-200:]
+    wait_rec(log, lambda r: r["err"] == "00517" and "upbad" in r["text"])
+    up = root / "upbad.bin"
+    assert not up.exists() or b"MARK-FORBID" not in up.read_bytes()
+
+
 @pytest.fixture
 def smtp_server():
     controller_mod = pytest.importorskip("aiosmtpd.controller")

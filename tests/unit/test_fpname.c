@@ -1,7 +1,7 @@
 /*
  * Unit tests for FilePlugin's pure parts (plugins/FilePlugin/fpname.c):
- * the 7-digit spool file names, callback flag names and file_preview
- * sizes.  F-PLUG-06
+ * the 7-digit spool file names, callback flag names, file_preview
+ * sizes and the FTP commands that start a transfer.  F-PLUG-06
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -79,12 +79,42 @@ static void test_sizes(void **state)
 	assert_true(n == 7);
 }
 
+static int xfer(const char *line)
+{
+	return fp_ftp_transfer(line, strlen(line));
+}
+
+static void test_ftp_transfer(void **state)
+{
+	(void)state;
+	/* every data command, any case, with or without an argument */
+	assert_int_equal(xfer("RETR pub/file.bin"), 1);
+	assert_int_equal(xfer("stor upload.bin"), 1);
+	assert_int_equal(xfer("Appe log"), 1);
+	assert_int_equal(xfer("STOU"), 1);
+	assert_int_equal(xfer("LIST"), 1);
+	assert_int_equal(xfer("nlst -la"), 1);
+	assert_int_equal(xfer("MLSD dir"), 1);
+	/* other commands, and names that only start like one */
+	assert_int_equal(xfer("CWD pub"), 0);
+	assert_int_equal(xfer("PASV"), 0);
+	assert_int_equal(xfer("MLST file"), 0);
+	assert_int_equal(xfer("RETRX file"), 0);
+	assert_int_equal(xfer("RET file"), 0);
+	assert_int_equal(xfer(""), 0);
+	/* only len bytes count */
+	assert_int_equal(fp_ftp_transfer("RETR", 3), 0);
+	assert_int_equal(fp_ftp_transfer("LISTING", 4), 1);
+	assert_int_equal(fp_ftp_transfer(NULL, 4), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spool_name),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_ftp_transfer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
