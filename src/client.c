@@ -314,7 +314,8 @@ static void client_publish(struct client *cl)
 }
 
 /* The service's auth chain and ACL (auth.c), then connlim and the
- * traffic quotas (limit.c). */
+ * traffic quotas (limit.c), the filters' afterauth stage and the quota a
+ * plugin filter may attach there (counter.c). */
 int client_authorize(struct client *cl)
 {
 	int rc = limit_authorize(cl, auth_authorize(cl));
@@ -323,6 +324,9 @@ int client_authorize(struct client *cl)
 	if (rc == 0 && cl->filt != NULL &&
 	    filter_run_stage(cl, FS_AFTERAUTH) == FILTER_REJECT)
 		rc = ERR_FILTER;
+	/* a quota a plugin attached in that stage (conn_limit) */
+	if (rc == 0)
+		rc = counter_quota_check(cl);
 	if (rc == 0 && cl->listed)
 		client_publish(cl);
 	return rc;

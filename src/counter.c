@@ -109,6 +109,17 @@ struct counter_client {
 	uint64_t pending[2];     /* read by the hook, not charged yet */
 	uint64_t total[2];       /* read by the hook since authorization */
 	uint64_t charged[2];     /* charged since the last access record */
+	struct px_quota *ext;    /* a plugin's quota (conn_limit), one ref */
+};
+
+/* A plugin's quota (plugin_api.h quota_new): a counter rule without an
+ * ACL, the value in r.own, selected for a connection by the plugin
+ * instead of by matching.  Being a cnt_rule, it is charged and checked
+ * by the same code as countin.  refs, r.type, r.limit and r.own are
+ * under cnt_lock. */
+struct px_quota {
+	struct cnt_rule r;
+	int refs;                /* the plugin's and each connection's */
 };
 
 static os_mutex_t cnt_lock = OS_MUTEX_INIT;
@@ -832,24 +843,33 @@ int counter_authorize(struct client *cl)
 	static const uint64_t none[2] = { 0, 0 };
 	int d, used_up = 0;
 
-	if (cc == NULL || cc->nrules == 0) {
-		counter_forget(cl);
+	/* a new request starts with nothing selected; a plugin's filter
+	 * attaches its quota again after this (counter_quota_attach) */
+	counter_forget(cl);
+	for (d = 0; s != NULL && d < 2; d++)
+		s->pending[d] = s->total[d] = 0;
+	if (cc == NULL || cc->nrules == 0)
 		return 0;
-	}
 	if (s == NULL) {
 		s = cl->cnt = calloc(1, sizeof(*s));
 		if (s == NULL)
 			return ERR_NOMEM;
 	}
 	cnt_select(cc, cl, time(NULL), s);
-	for (d = 0; d < 2; d++)
-		s->pending[d] = s->total[d] = 0;
 	(void)cnt_charge(s, none, 0, &used_up);
 	if (used_up) {
 		counter_forget(cl);
 		return ERR_LIMIT;
 	}
 	return 0;
+}
+
+static void ext_drop(struct counter_client *s)
+{
+	if (s->ext != NULL) {
+		counter_quota_unref(s->ext);
+		s->ext = NULL;
+	}
 }
 
 void counter_forget(struct client *cl)
@@ -859,6 +879,7 @@ void counter_forget(struct client *cl)
 	if (s != NULL) {
 		s->n[DIR_IN] = s->n[DIR_OUT] = 0;
 		s->charge[DIR_IN] = s->charge[DIR_OUT] = 0;
+		ext_drop(s);
 	}
 }
 
@@ -912,8 +933,119 @@ void counter_account(struct client *cl)
 
 void counter_client_free(struct client *cl)
 {
+	if (cl->cnt != NULL)
+		ext_drop(cl->cnt);
 	free(cl->cnt);
 	cl->cnt = NULL;
+}
+
+/* ---- plugin quotas ------------------------------------------------------------ */
+
+/* A new period started since the value was last reset: start over, as
+ * cnt_dump does for count* rules.  Under cnt_lock. */
+static void quota_roll(struct px_quota *q, time_t now)
+{
+	if (counter_period_changed(q->r.type, q->r.own.cleared, now)) {
+		q->r.own.bytes = 0;
+		q->r.own.cleared = now;
+	}
+}
+
+static int quota_args_ok(char period, uint64_t limit)
+{
+	return limit > 0 && period != '\0' && strchr("CHDWMY", period) != NULL;
+}
+
+struct px_quota *counter_quota_new(char period, uint64_t limit,
+				   uint64_t bytes, int64_t start)
+{
+	struct px_quota *q;
+	time_t now = time(NULL);
+
+	period = upper(period);
+	if (!quota_args_ok(period, limit) || start < 0 ||
+	    (time_t)start > CNT_TIME_MAX)
+		return NULL;
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return NULL;
+	q->r.kind = CNT_IN;
+	q->r.type = period;
+	q->r.limit = limit;
+	q->r.own.bytes = bytes;
+	q->r.own.cleared = start > 0 ? (time_t)start : now;
+	q->refs = 1;
+	return q;
+}
+
+int counter_quota_set(struct px_quota *q, char period, uint64_t limit)
+{
+	period = upper(period);
+	if (q == NULL || !quota_args_ok(period, limit))
+		return -1;
+	os_mutex_lock(&cnt_lock);
+	q->r.type = period;
+	q->r.limit = limit;
+	os_mutex_unlock(&cnt_lock);
+	return 0;
+}
+
+void counter_quota_read(struct px_quota *q, uint64_t *bytes, int64_t *start)
+{
+	os_mutex_lock(&cnt_lock);
+	quota_roll(q, time(NULL));
+	*bytes = q->r.own.bytes;
+	*start = (int64_t)q->r.own.cleared;
+	os_mutex_unlock(&cnt_lock);
+}
+
+void counter_quota_unref(struct px_quota *q)
+{
+	int last;
+
+	if (q == NULL)
+		return;
+	os_mutex_lock(&cnt_lock);
+	last = --q->refs == 0;
+	os_mutex_unlock(&cnt_lock);
+	if (last)
+		free(q);
+}
+
+int counter_quota_attach(struct client *cl, struct px_quota *q)
+{
+	struct counter_client *s = cl->cnt;
+
+	if (s == NULL && (s = cl->cnt = calloc(1, sizeof(*s))) == NULL)
+		return -1;
+	os_mutex_lock(&cnt_lock);
+	q->refs++;
+	quota_roll(q, time(NULL));
+	os_mutex_unlock(&cnt_lock);
+	ext_drop(s);
+	s->ext = q;
+	/* the plugin's quota is never dropped for want of room */
+	if (s->n[DIR_IN] == COUNTER_MAX_MATCH)
+		s->n[DIR_IN]--;
+	add_rule(s, DIR_IN, &q->r);
+	s->charge[DIR_IN] = 1;
+	return 0;
+}
+
+int counter_quota_check(struct client *cl)
+{
+	struct counter_client *s = cl->cnt;
+	static const uint64_t none[2] = { 0, 0 };
+	int used_up = 0;
+
+	if (s == NULL || s->ext == NULL)
+		return 0;
+	/* also sets the room left that the relay hook starts from */
+	(void)cnt_charge(s, none, 0, &used_up);
+	if (!used_up)
+		return 0;
+	counter_forget(cl);
+	return ERR_LIMIT;
 }
 
 /* ---- dumps: reports, resets, saves ------------------------------------------ */

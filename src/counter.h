@@ -60,6 +60,33 @@ void counter_account(struct client *cl);
 /* client_finish: free the client's counter state. */
 void counter_client_free(struct client *cl);
 
+/* ---- plugin quotas (plugin_api.h quota_*, conn_limit) -------------------
+ * A quota a plugin owns (LdapPlugin's per-user traffic): a counter of
+ * bytes read from servers, with a limit in bytes and a reset period
+ * letter (C H D W M Y, as count*), shared by the connections the plugin
+ * attaches it to.  Reference counted: the plugin holds one reference,
+ * each connection using it another.  Any thread. */
+struct px_quota;
+/* A new quota with value bytes since start (0 = now).  NULL for a bad
+ * period or limit 0, or no memory. */
+struct px_quota *counter_quota_new(char period, uint64_t limit,
+				   uint64_t bytes, int64_t start);
+/* Change the period and limit (running connections see it at their
+ * next charge).  Returns 0 or -1. */
+int counter_quota_set(struct px_quota *q, char period, uint64_t limit);
+/* The value and the start of its period (reset first if a new period
+ * began). */
+void counter_quota_read(struct px_quota *q, uint64_t *bytes,
+			int64_t *start);
+void counter_quota_unref(struct px_quota *q);
+/* Charge the traffic of cl's current request to q too (one plugin quota
+ * per request; counter_authorize drops it at the next request).
+ * Returns 0 or -1 (no memory). */
+int counter_quota_attach(struct client *cl, struct px_quota *q);
+/* After the filters' afterauth stage: ERR_LIMIT if the attached quota
+ * is used up (the request is refused, as for a count* quota), else 0. */
+int counter_quota_check(struct client *cl);
+
 /* ---- process ---------------------------------------------------------------- */
 /* Once the minute changes (or a new generation is in force): reports,
  * resets and a rewrite of every counter file. */

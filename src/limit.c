@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "counter.h"
 #include "errcode.h"
+#include "plugin_api.h"
 #include "relay.h"
 
 #include <limits.h>
@@ -69,7 +70,18 @@ struct limit_client {
 	struct lim_conn **holds;     /* concurrency slots taken */
 	size_t nholds, capholds;
 	int conn_done;               /* connlim was applied */
+	struct px_pipe *ext;         /* a plugin's pipe (conn_limit), a ref */
 };
+
+/* A plugin's pipe (plugin_api.h pipe_new): one limit_pipe shared by the
+ * connections the plugin attaches it to, like a bandlimin rule's. */
+struct px_pipe {
+	struct limit_pipe pipe;
+	int refs;                    /* atomic: the plugin's + connections' */
+};
+
+_Static_assert(PX_PIPE_MIN_RATE == LIMIT_MIN_RATE,
+	       "plugin_api.h and limit.h agree on the lowest rate");
 
 /* ---- pipes ------------------------------------------------------------ */
 
@@ -415,8 +427,54 @@ static int connlim_check(struct client *cl, time_t now)
 	return 0;
 }
 
+/* ---- plugin pipes ------------------------------------------------------------ */
+
+struct px_pipe *limit_ext_pipe_new(uint64_t bps)
+{
+	struct px_pipe *p;
+
+	if (bps < LIMIT_MIN_RATE)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	limit_pipe_init(&p->pipe, bps);
+	p->refs = 1;
+	return p;
+}
+
+void limit_ext_pipe_unref(struct px_pipe *p)
+{
+	if (p != NULL && os_atomic_dec(&p->refs) == 0) {
+		limit_pipe_destroy(&p->pipe);
+		free(p);
+	}
+}
+
+static void ext_drop(struct limit_client *lm)
+{
+	limit_ext_pipe_unref(lm->ext);
+	lm->ext = NULL;
+}
+
+int limit_ext_pipe_attach(struct client *cl, struct px_pipe *p)
+{
+	struct limit_client *lm = lim_client(cl);
+
+	if (lm == NULL)
+		return -1;
+	os_atomic_inc(&p->refs);
+	ext_drop(lm);
+	lm->ext = p;
+	return 0;
+}
+
 int limit_authorize(struct client *cl, int rc)
 {
+	/* a plugin's pipe belongs to one request: its filter attaches it
+	 * again after this (limit_ext_pipe_attach) */
+	if (cl->lim != NULL)
+		ext_drop(cl->lim);
 	if (rc == 0)
 		rc = connlim_check(cl, time(NULL));
 	if (rc == 0)
@@ -445,6 +503,13 @@ static void band_select(const struct limit_conf *lc, struct client *cl,
 	}
 }
 
+/* The plugin's pipe goes with the bandlimin pipes (last, if room). */
+static void ext_select(struct limit_client *lm)
+{
+	if (lm->ext != NULL && lm->npipes[LIM_IN] < LIMIT_MAX_PIPES)
+		lm->pipes[LIM_IN][lm->npipes[LIM_IN]++] = &lm->ext->pipe;
+}
+
 void limit_relay_setup(struct client *cl, struct relay_opts *o)
 {
 	const struct limit_conf *lc = cl->gen ? cl->gen->limits : NULL;
@@ -452,12 +517,18 @@ void limit_relay_setup(struct client *cl, struct relay_opts *o)
 	uint64_t slowest = 0;
 	int d, i, pipes = 0;
 
-	if (lc != NULL && lc->nband[LIM_IN] + lc->nband[LIM_OUT] > 0 &&
-	    (lm = lim_client(cl)) != NULL) {
+	if (lc != NULL && lc->nband[LIM_IN] + lc->nband[LIM_OUT] > 0)
+		lm = lim_client(cl);
+	if (lm != NULL) {
 		time_t now = time(NULL);
 
 		for (d = 0; d < 2; d++) {
-			band_select(lc, cl, lm, d, now);
+			lm->npipes[d] = 0;
+			if (lc != NULL)
+				band_select(lc, cl, lm, d, now);
+		}
+		ext_select(lm);
+		for (d = 0; d < 2; d++) {
 			for (i = 0; i < lm->npipes[d]; i++) {
 				uint64_t r = lm->pipes[d][i]->rate;
 
@@ -466,8 +537,6 @@ void limit_relay_setup(struct client *cl, struct relay_opts *o)
 				pipes++;
 			}
 		}
-	} else if (lm != NULL) {
-		lm->npipes[LIM_IN] = lm->npipes[LIM_OUT] = 0;
 	}
 	if (pipes > 0 || counter_active(cl)) {
 		o->hook = limit_relay_hook;
@@ -513,6 +582,7 @@ void limit_client_release(struct client *cl)
 	if (lm == NULL)
 		return;
 	holds_release(lm);
+	ext_drop(lm);
 	free(lm->holds);
 	free(lm);
 	cl->lim = NULL;

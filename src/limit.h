@@ -103,6 +103,19 @@ int limit_relay_hook(void *arg, int dir, size_t n, int *delay_ms);
 /* client_finish: give back connlim slots, free per-client state. */
 void limit_client_release(struct client *cl);
 
+/* ---- plugin pipes (plugin_api.h pipe_new, conn_limit) --------------------
+ * A bandwidth pipe a plugin owns (LdapPlugin's per-user rate), applied to
+ * traffic read from servers like a matching bandlimin rule's pipe, and
+ * shared by every connection it is attached to.  Reference counted like
+ * px_quota (counter.h).  Any thread. */
+struct px_pipe;
+/* NULL if bps < LIMIT_MIN_RATE or no memory. */
+struct px_pipe *limit_ext_pipe_new(uint64_t bps);
+void limit_ext_pipe_unref(struct px_pipe *p);
+/* Use p for cl's current request (limit_authorize drops it at the
+ * next).  Returns 0 or -1 (no memory). */
+int limit_ext_pipe_attach(struct client *cl, struct px_pipe *p);
+
 /* ---- process (main.c) ---------------------------------------------------- */
 /* From the main loop: counter resets, reports and saves when due. */
 void limit_tick(struct conf_gen *gen, time_t now);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "net.h"
+#include "plugin.h"
 #include "relay_engine.h"
 #include "os.h"
 #include "service.h"
@@ -310,6 +311,7 @@ static void main_loop(struct runtime *rt)
 			reload(rt);
 		}
 		limit_tick(rt->gen, time(NULL));
+		plugin_tick(rt->gen, time(NULL));
 		if (rt->gen != NULL)   /* rotation, even when idle */
 			log_sink_tick(rt->gen->log, rt->gen->rotate,
 				      rt->gen->archiver);
@@ -387,6 +389,7 @@ static int run_daemon(void)
 	main_loop(&rt);
 	stop_services(&rt);
 	os_thread_pool_close();
+	plugin_exit(rt.gen);
 	limit_shutdown(rt.gen);
 	conf_gen_publish(NULL);
 	conf_gen_unref(rt.gen);

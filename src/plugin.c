@@ -15,6 +15,8 @@
 #include "filter_pcre.h"
 #include "auth.h"
 #include "conf.h"
+#include "counter.h"
+#include "limit.h"
 #include "log.h"
 #include "msgtab.h"
 #include "os.h"
@@ -23,6 +25,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PLUGIN_HOOKS_MAX 32
 
@@ -30,18 +33,20 @@ struct plugin_cmd {
 	px_command_fn fn;
 };
 
-/* Traffic hooks and end-of-run releases of one generation; immutable
- * once it is published. */
+/* Traffic hooks, minute timers and end-of-run releases of one
+ * generation; immutable once it is published. */
 struct plugin_hooks {
 	int n;
 	struct {
 		px_traffic_fn fn;
 		void *arg;
 		void (*release)(void *arg);
+		void (*minute)(void *arg);
 	} h[PLUGIN_HOOKS_MAX];
 };
 
 static struct conf_ctx *active;   /* main thread only */
+static time_t tick_minute = -1;   /* main thread only (plugin_tick) */
 static unsigned run_number;       /* main thread only */
 
 /* Named symbols (plugins.md 2): what the plugins of the run number
@@ -119,8 +124,10 @@ static int api_register_auth_rewrite(const char *name, px_auth_rewrite_fn fn,
 	return auth_plugin_register_rewrite(name, fn, arg);
 }
 
-/* An entry with fn NULL only releases (at_run_end). */
-static int hooks_add(px_traffic_fn fn, void *arg, void (*release)(void *arg))
+/* An entry has one of fn (traffic), release (at_run_end) or minute
+ * (at_minute). */
+static int hooks_add(px_traffic_fn fn, void *arg, void (*release)(void *arg),
+		     void (*minute)(void *arg))
 {
 	struct conf_gen *g = active ? active->gen : NULL;
 	struct plugin_hooks *h;
@@ -135,6 +142,7 @@ static int hooks_add(px_traffic_fn fn, void *arg, void (*release)(void *arg))
 	h->h[h->n].fn = fn;
 	h->h[h->n].arg = arg;
 	h->h[h->n].release = release;
+	h->h[h->n].minute = minute;
 	h->n++;
 	return 0;
 }
@@ -142,12 +150,40 @@ static int hooks_add(px_traffic_fn fn, void *arg, void (*release)(void *arg))
 static int api_register_traffic(px_traffic_fn fn, void *arg,
 				void (*release)(void *arg))
 {
-	return fn != NULL ? hooks_add(fn, arg, release) : -1;
+	return fn != NULL ? hooks_add(fn, arg, release, NULL) : -1;
 }
 
 static int api_at_run_end(void (*fn)(void *arg), void *arg)
 {
-	return fn != NULL ? hooks_add(NULL, arg, fn) : -1;
+	return fn != NULL ? hooks_add(NULL, arg, fn, NULL) : -1;
+}
+
+static int api_at_minute(void (*fn)(void *arg), void *arg)
+{
+	return fn != NULL ? hooks_add(NULL, arg, NULL, fn) : -1;
+}
+
+static void minute_run(const struct plugin_hooks *h)
+{
+	int i;
+
+	for (i = 0; h != NULL && i < h->n; i++)
+		if (h->h[i].minute != NULL)
+			h->h[i].minute(h->h[i].arg);
+}
+
+void plugin_tick(const struct conf_gen *g, time_t now)
+{
+	if (g == NULL || now / 60 == tick_minute)
+		return;
+	tick_minute = now / 60;
+	minute_run(g->hooks);
+}
+
+void plugin_exit(const struct conf_gen *g)
+{
+	if (g != NULL)
+		minute_run(g->hooks);
 }
 
 void plugin_run_begin(void)
@@ -271,6 +307,15 @@ static const struct px_api api = {
 	plugin_buf_set,
 	api_publish_symbol,
 	api_find_symbol,
+	plugin_conn_user,
+	counter_quota_new,
+	counter_quota_set,
+	counter_quota_read,
+	counter_quota_unref,
+	limit_ext_pipe_new,
+	limit_ext_pipe_unref,
+	plugin_conn_limit,
+	api_at_minute,
 };
 
 const struct px_api *plugin_api(void)

@@ -37,6 +37,11 @@
  *   hooks (request, headers, data) and stage hooks (FilePlugin).
  *   publish_symbol, find_symbol - named symbols, so one plugin can offer
  *   functions to another (FilePlugin's fp_registercallback).
+ *   conn_user, quota_*, pipe_*, conn_limit, at_minute - a traffic quota
+ *   and a bandwidth pipe of the plugin's own (one per user, say) that
+ *   the daemon charges like countin and bandlimin rules, attached to a
+ *   request from a filter's afterauth stage hook (LdapPlugin's
+ *   ldaptrafgroup), and a minute timer to save them.
  * What a plugin registers or replaces belongs to one config run: every
  * run (start-up and each reload) starts without it, and the entry does
  * it again.  Connections keep what their own run set up, so a reload
@@ -167,6 +172,12 @@ struct px_filter {
 	int (*stage)(void *svc, void *conn, struct px_conn *c, int stage);
 };
 
+/* Plugin-owned limits (see quota_new, pipe_new): opaque. */
+struct px_quota;
+struct px_pipe;
+/* The lowest rate pipe_new accepts, bits per second (as bandlimin). */
+#define PX_PIPE_MIN_RATE 300
+
 /* Message tables (see set_message). */
 #define PX_MSG_PROXY 0          /* HTTP proxy error page bodies */
 #define PX_MSG_ADMIN 1          /* admin page pieces */
@@ -285,6 +296,48 @@ struct px_api {
 	/* What the current config run published as name, or NULL (not
 	 * published, not in a run). */
 	void *(*find_symbol)(const char *name);
+
+	/* The user name the connection authenticated with (the client's
+	 * name, as `auth` saw it), or NULL.  Valid during the hook that got
+	 * conn. */
+	const char *(*conn_user)(struct px_conn *conn);
+	/* A traffic quota owned by the plugin: bytes read from servers (as
+	 * countin counts them), at most limit bytes per calendar period
+	 * (period: 'D' day, 'W' week from Sunday, 'M' month; also 'C', 'H',
+	 * 'Y' as in countin), starting with bytes counted since start (Unix
+	 * time; 0 = now; a start in an earlier period means a new period:
+	 * the value starts at 0).  The caller holds one reference.  NULL on
+	 * bad arguments or no memory.  Any thread. */
+	struct px_quota *(*quota_new)(char period, uint64_t limit,
+				      uint64_t bytes, int64_t start);
+	/* Change a quota's period and limit.  Returns 0 or -1. */
+	int (*quota_set)(struct px_quota *q, char period, uint64_t limit);
+	/* The bytes counted in the current period and its start. */
+	void (*quota_read)(struct px_quota *q, uint64_t *bytes,
+			   int64_t *start);
+	/* Drop the caller's reference (connections using it keep theirs). */
+	void (*quota_unref)(struct px_quota *q);
+	/* A bandwidth pipe owned by the plugin: bps bits per second (at
+	 * least PX_PIPE_MIN_RATE) shared by every connection it is attached
+	 * to.  NULL on a bad rate or no memory.  Any thread. */
+	struct px_pipe *(*pipe_new)(uint64_t bps);
+	void (*pipe_unref)(struct px_pipe *p);
+	/* Only from a filter's PX_STAGE_AFTERAUTH stage hook: charge the
+	 * traffic of the connection's current request to q and send what
+	 * it reads from the server through p (either may be NULL), as the
+	 * daemon does for a matching countin and bandlimin rule.  When q is
+	 * used up the request is refused with code 10 (ERR_LIMIT); a relay
+	 * that crosses it stops with code 10.  Each request starts without
+	 * them: the hook attaches them again for every request it limits.
+	 * Returns 0 or -1 (no memory). */
+	int (*conn_limit)(struct px_conn *conn, struct px_quota *q,
+			  struct px_pipe *p);
+	/* Call fn(arg) on the main thread about once a minute while the
+	 * current config run is the one in force, and once more when the
+	 * daemon exits (before it saves its own counters), e.g. to save
+	 * what quota_read tells.  Only during a plugin's entry or command.
+	 * Returns 0 or -1. */
+	int (*at_minute)(void (*fn)(void *arg), void *arg);
 };
 
 /* Whether the daemon's table has the member m (appended members). */

@@ -9,12 +9,15 @@
  * client hook can reach the plugin's hooks.  All of it is immutable
  * after the service line: no locks.  A plugin with per-connection
  * hooks (attach, clear, buffer, stage) gets a pf_conn per connection,
- * touched only by that connection's worker thread.
+ * touched only by that connection's worker thread.  A stage hook may
+ * also attach a plugin's quota and pipe to the request (conn_limit).
  */
 #include "plugin.h"
 #include "client.h"
 #include "conf.h"
+#include "counter.h"
 #include "filter.h"
+#include "limit.h"
 #include "net.h"
 #include "os.h"
 #include "plugin_api.h"
@@ -299,5 +302,29 @@ int plugin_conn_set_dest(struct px_conn *conn, const struct sockaddr *sa,
 	cl->preset->host = h;
 	cl->preset->addr = a;
 	cl->preset->port = net_get_port(&a);
+	return 0;
+}
+
+const char *plugin_conn_user(struct px_conn *conn)
+{
+	const struct client *cl = (const struct client *)conn;
+
+	return cl != NULL ? cl->cred.user : NULL;
+}
+
+/* The quota and the pipe join what counter.c and limit.c selected for
+ * the request; client_authorize then refuses a used-up quota
+ * (counter_quota_check) and the relay hook charges both. */
+int plugin_conn_limit(struct px_conn *conn, struct px_quota *q,
+		      struct px_pipe *p)
+{
+	struct client *cl = (struct client *)conn;
+
+	if (cl == NULL)
+		return -1;
+	if (q != NULL && counter_quota_attach(cl, q) != 0)
+		return -1;
+	if (p != NULL && limit_ext_pipe_attach(cl, p) != 0)
+		return -1;
 	return 0;
 }

@@ -26,16 +26,28 @@
  * the ldap* lines after it fill, and the daemon frees it when the run's
  * configuration is gone (at_run_end).
  *
- * ldapdircount and ldaptrafgroup (per-user traffic quotas) are not
- * supported: they fail the start.
+ * Per-user traffic quotas and rates (ldapquota.c):
+ *
+ *     ldapattr uid employeeType
+ *     ldapdircount /var/lib/3proxy/ldap/
+ *     ldaptrafgroup internet MONTHLY 10240 0
+ *     ldaptrafgroup students DAILY 500 2000000
+ *
+ * A user in a trafgroup ((&(ATTR=NAME)(GROUPATTR=VALUE)) under
+ * ldapsbase; the first group that matches) may read LIMIT MB from
+ * servers per calendar period, at BPS bits per second (0 = no rate);
+ * then code 10.  Searching for the trafgroup fails the check with 5.
  */
 #include "plugin_api.h"
 #include "ldapconf.h"
+#include "ldapcount.h"
+#include "ldapquota.h"
 
 #include <ldap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define LDAP_TIMEOUT_SEC 10
 
@@ -75,9 +87,20 @@ static int ldap_bind_as(LDAP *ld, const char *dn, const char *pw)
 				NULL);
 }
 
-/* 0 when the access filter finds the user, 7 when not, 5 on errors. */
-static int ldap_in_group(const struct ldap_conf *c, LDAP *ld,
-			 const char *user)
+/* The searches run as the ldapconnect account when there is one (else
+ * as whoever ld is bound as: the user, or anonymous).  0 or 5. */
+static int ldap_search_identity(const struct ldap_conf *c, LDAP *ld)
+{
+	if (c->binddn[0] != '\0' &&
+	    ldap_bind_as(ld, c->binddn, c->bindpw) != LDAP_SUCCESS)
+		return 5;
+	return 0;
+}
+
+/* 0 when (&(USERATTR=user)(GROUPATTR=value)) finds an entry under the
+ * search base, 7 when not, 5 on errors. */
+static int ldap_member(const struct ldap_conf *c, LDAP *ld,
+		       const char *user, const char *value)
 {
 	char filter[2 * LDAP_TEXT_MAX + 3 * LDAP_USER_MAX + 160];
 	char *attrs[] = { LDAP_NO_ATTRS, NULL };
@@ -86,10 +109,7 @@ static int ldap_in_group(const struct ldap_conf *c, LDAP *ld,
 	const char *base = c->sbase[0] ? c->sbase : c->userenv;
 	int rc, n;
 
-	if (ldap_access_filter(c, user, filter, sizeof(filter)) != 0)
-		return 5;
-	if (c->binddn[0] != '\0' &&
-	    ldap_bind_as(ld, c->binddn, c->bindpw) != LDAP_SUCCESS)
+	if (ldap_group_filter(c, user, value, filter, sizeof(filter)) != 0)
 		return 5;
 	rc = ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE, filter, attrs,
 			       1, NULL, NULL, &tv, 1, &res);
@@ -100,6 +120,41 @@ static int ldap_in_group(const struct ldap_conf *c, LDAP *ld,
 	if (n < 0)
 		return rc == LDAP_NO_SUCH_OBJECT ? 7 : 5;
 	return n > 0 ? 0 : 7;
+}
+
+/* 0 when the access filter finds the user, 7 when not, 5 on errors. */
+static int ldap_in_group(const struct ldap_conf *c, LDAP *ld,
+			 const char *user)
+{
+	if (ldap_search_identity(c, ld) != 0)
+		return 5;
+	return ldap_member(c, ld, user, c->access);
+}
+
+int ldap_trafgroup_find(const struct ldap_conf *c, LDAP *ld,
+			const char *user)
+{
+	LDAP *own = NULL;
+	int g = LQ_NO_GROUP, rc;
+	size_t i;
+
+	if (ld == NULL) {
+		if (c->uri[0] == '\0' || ldap_open(c, &own) != 0)
+			return LQ_LDAP_FAILED;
+		ld = own;
+	}
+	if (ldap_search_identity(c, ld) != 0)
+		g = LQ_LDAP_FAILED;
+	for (i = 0; g == LQ_NO_GROUP && i < c->ngroups; i++) {
+		rc = ldap_member(c, ld, user, c->groups[i].value);
+		if (rc == 0)
+			g = (int)i;
+		else if (rc != 7)
+			g = LQ_LDAP_FAILED;
+	}
+	if (own != NULL)
+		ldap_unbind_ext_s(own, NULL, NULL);
+	return g;
 }
 
 static int ldap_check(void *arg, const char *user, const char *password)
@@ -120,6 +175,16 @@ static int ldap_check(void *arg, const char *user, const char *password)
 	rc = ldap_bind_as(ld, dn, password) == LDAP_SUCCESS ? 0 : 5;
 	if (rc == 0 && c->groupattr[0] != '\0' && c->access[0] != '\0')
 		rc = ldap_in_group(c, ld, user);
+	if (rc == 0 && c->ngroups > 0) {
+		/* the trafgroup now, on this connection: the stage hook of
+		 * this request then needs no search */
+		int g = ldap_trafgroup_find(c, ld, user);
+
+		if (g == LQ_LDAP_FAILED)
+			rc = 5;
+		else
+			lq_note(c, user, g);
+	}
 	ldap_unbind_ext_s(ld, NULL, NULL);
 	return rc;
 }
@@ -217,20 +282,68 @@ static int cmd_ldapaccess(struct px_conf *conf, int argc, char **argv)
 	return 0;
 }
 
-/* ldapdircount, ldaptrafgroup: recognised, not supported. */
-static int cmd_unsupported(struct px_conf *conf, int argc, char **argv)
+/* ldapdircount DIR: count files of trafgroup members go there. */
+static int cmd_ldapdircount(struct px_conf *conf, int argc, char **argv)
 {
+	struct ldap_conf *c = conf_of(conf, argv[0]);
+	struct stat st;
+	size_t n;
+
+	(void)argc;
+	if (c == NULL)
+		return 1;
+	if (argv[1][0] == '\0' ||
+	    ldap_set_text(c->dircount, sizeof(c->dircount), argv[1]) != 0)
+		return bad(conf, argv[0], "bad directory name");
+	/* "dir/" and "dir" are one directory; "/" stays */
+	for (n = strlen(c->dircount); n > 1 && c->dircount[n - 1] == '/'; )
+		c->dircount[--n] = '\0';
+	if (!api->conf_checking(conf) &&
+	    (stat(c->dircount, &st) != 0 || !S_ISDIR(st.st_mode)))
+		return bad(conf, argv[0], "not a directory");
+	return 0;
+}
+
+/* ldaptrafgroup VALUE MONTHLY|WEEKLY|DAILY LIMIT_MB BPS */
+static int cmd_ldaptrafgroup(struct px_conf *conf, int argc, char **argv)
+{
+	struct ldap_conf *c = conf_of(conf, argv[0]);
+	struct ldap_trafgroup *g;
 	char msg[160];
 
 	(void)argc;
-	snprintf(msg, sizeof(msg), "'%s' is not supported by this build yet",
-		 argv[0]);
-	if (api->conf_checking(conf)) {
-		api->conf_warning(conf, msg);
-		return 0;
-	}
-	api->conf_error(conf, msg);
-	return 1;
+	if (c == NULL)
+		return 1;
+	if (c->uri[0] == '\0' || c->sbase[0] == '\0')
+		return bad(conf, argv[0], "ldapconnect and ldapsbase must "
+			   "come before it");
+	if (c->groupattr[0] == '\0')
+		return bad(conf, argv[0], "ldapattr with a group attribute "
+			   "must come before it");
+	if (c->ngroups == LDAP_GROUPS_MAX)
+		return bad(conf, argv[0], "too many groups");
+	g = &c->groups[c->ngroups];
+	if (ldap_set_text(g->value, sizeof(g->value), argv[1]) != 0 ||
+	    argv[1][0] == '\0')
+		return bad(conf, argv[0], "bad group value");
+	g->period = ldap_period_letter(argv[2]);
+	snprintf(msg, sizeof(msg), "bad period '%.40s' (MONTHLY, WEEKLY or "
+		 "DAILY)", argv[2]);
+	if (g->period == 0)
+		return bad(conf, argv[0], msg);
+	snprintf(msg, sizeof(msg), "bad limit '%.40s' (MB: a whole number "
+		 "from 1)", argv[3]);
+	if (ldap_parse_mb(argv[3], &g->limit) != 0)
+		return bad(conf, argv[0], msg);
+	snprintf(msg, sizeof(msg), "bad rate '%.40s' (bits per second: 0 "
+		 "or at least %d)", argv[4], LDAP_MIN_BPS);
+	if (ldap_parse_bps(argv[4], &g->bps) != 0)
+		return bad(conf, argv[0], msg);
+	/* the filter that applies them, once per run */
+	if (!api->conf_checking(conf) && c->ngroups == 0 && lq_enable(c) != 0)
+		return bad(conf, argv[0], "the daemon cannot apply quotas");
+	c->ngroups++;
+	return 0;
 }
 
 static const struct {
@@ -243,13 +356,14 @@ static const struct {
 	{ "ldapuserenv", 2, 2, cmd_ldapuserenv },
 	{ "ldapattr", 3, 4, cmd_ldapattr },
 	{ "ldapaccess", 2, 2, cmd_ldapaccess },
-	{ "ldapdircount", 2, 2, cmd_unsupported },
-	{ "ldaptrafgroup", 5, 5, cmd_unsupported },
+	{ "ldapdircount", 2, 2, cmd_ldapdircount },
+	{ "ldaptrafgroup", 5, 5, cmd_ldaptrafgroup },
 };
 
 PX_PLUGIN_EXPORT int start(const struct px_api *a, int argc, char **argv)
 {
 	static int registered;
+	static unsigned runs;
 	struct ldap_conf *c;
 	size_t i;
 
@@ -272,7 +386,9 @@ PX_PLUGIN_EXPORT int start(const struct px_api *a, int argc, char **argv)
 	if (c == NULL)
 		return 4;
 	ldap_conf_init(c);
-	if (a->at_run_end(free, c) != 0) {
+	c->id = ++runs;
+	lq_init(a);
+	if (a->at_run_end(lq_conf_end, c) != 0) {
 		free(c);
 		return 5;
 	}

@@ -157,6 +157,12 @@ int ldap_user_dn(const struct ldap_conf *c, const char *user, char *out,
 int ldap_access_filter(const struct ldap_conf *c, const char *user,
 		       char *out, size_t len)
 {
+	return ldap_group_filter(c, user, c->access, out, len);
+}
+
+int ldap_group_filter(const struct ldap_conf *c, const char *user,
+		      const char *group, char *out, size_t len)
+{
 	struct out o = { out, 0, len, 0 };
 
 	if (len == 0 || !user_ok(user))
@@ -169,7 +175,7 @@ int ldap_access_filter(const struct ldap_conf *c, const char *user,
 	puts_(&o, ")(");
 	puts_(&o, c->groupattr);
 	put(&o, "=", 1);
-	put_filter_value(&o, c->access, 0);
+	put_filter_value(&o, group, 0);
 	puts_(&o, "))");
 	return o.full ? -1 : 0;
 }

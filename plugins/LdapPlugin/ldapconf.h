@@ -9,9 +9,19 @@
 #define LDAPCONF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define LDAP_TEXT_MAX 512      /* any one setting */
 #define LDAP_USER_MAX 255      /* user names longer than this: refused */
+#define LDAP_GROUPS_MAX 32     /* ldaptrafgroup lines per run */
+
+/* One ldaptrafgroup line. */
+struct ldap_trafgroup {
+	char value[LDAP_TEXT_MAX];      /* GROUPATTR value of members */
+	char period;                    /* 'M', 'W' or 'D' */
+	uint64_t limit;                 /* bytes per period */
+	uint64_t bps;                   /* inbound rate; 0 = none */
+};
 
 struct ldap_conf {
 	char uri[LDAP_TEXT_MAX + 16];   /* ldapconnect server */
@@ -23,6 +33,10 @@ struct ldap_conf {
 	char groupattr[64];             /* "" = no group check */
 	int lowercase;                  /* ldapattr ... 1 */
 	char access[LDAP_TEXT_MAX];     /* ldapaccess: required value */
+	char dircount[LDAP_TEXT_MAX];   /* ldapdircount; "" = memory only */
+	struct ldap_trafgroup groups[LDAP_GROUPS_MAX];
+	size_t ngroups;                 /* the first one a user is in wins */
+	unsigned id;                    /* tells runs apart (ldapquota.c) */
 };
 
 /* Defaults: no server, user attribute "uid". */
@@ -49,5 +63,8 @@ int ldap_user_dn(const struct ldap_conf *c, const char *user, char *out,
  * filter.  Returns 0 or -1. */
 int ldap_access_filter(const struct ldap_conf *c, const char *user,
 		       char *out, size_t len);
+/* The same with the value of group instead of ACCESS. */
+int ldap_group_filter(const struct ldap_conf *c, const char *user,
+		      const char *group, char *out, size_t len);
 
 #endif

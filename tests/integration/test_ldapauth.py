@@ -8,6 +8,11 @@ the `proxy` service (-U) against a local HTTP origin; each case checks
 what the client got and the %E code of the access record (4 no
 credentials, 5 wrong, 7 not in the group).
 
+ldaptrafgroup / ldapdircount: alice (employeeType internet) is in the
+trafgroup, bob is not; downloads through `socks` from a local source
+server check the quota (code 10, the relay cut near it), the count file
+and the bandwidth.
+
 Needs slapd (Debian slapd) and ldapauth.ld.so next to the binary under
 test (built only when libldap is found: libldap-dev).
 """
@@ -15,12 +20,14 @@ test (built only when libldap is found: libldap-dev).
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
 from auth_util import CURL, LOGFMT, curl_through, record_for
-from conftest import BIN_DIR, free_port, wait_listening
+from conftest import BIN_DIR, connect, free_port, wait_listening
 from http_util import Origin
+from socks_util import CMD_CONNECT, socks5_greet, socks5_request
 
 LDAP_PLUGIN = BIN_DIR / "ldapauth.ld.so"
 SLAPD = shutil.which("slapd") or "/usr/sbin/slapd"
@@ -191,12 +198,177 @@ def test_ldap_commands_need_the_plugin_line(run3proxy, slapd, tmp_path):
     assert "cfg:2: ldapattr: bad attribute name" in r.err, r.err
 
 
-def test_ldap_quotas_are_refused_at_start(run3proxy, slapd, tmp_path):
+# ---- ldaptrafgroup, ldapdircount -------------------------------------------
+
+MB = 1048576
+
+
+def quota_cfg(uri, log, port, groups, extra=""):
+    """socks with `auth cache ldap`: after the first request of a user
+    the check is not called, so the quota must hold without it."""
+    return ("plugin %s start\n" % LDAP_PLUGIN
+            + "ldapconnect %s %s admin-pw\n" % (uri, ADMIN_DN)
+            + "ldapsbase %s\n" % SUFFIX
+            + "ldapuserenv ou=people,%s\n" % SUFFIX
+            + "ldapattr uid employeeType\n"
+            + extra + groups
+            + "log %s\n" % log + LOGFMT
+            + "internal 127.0.0.1\n"
+            "authcache user,password 300\n"
+            "auth cache ldap\n"
+            "allow *\n"
+            "socks -p%d\n" % port)
+
+
+def socks_download(port, target, user, log, timeout=60.0):
+    """(bytes received, %E of the record, seconds) of one SOCKS5 CONNECT
+    to target (a source server) as user (password s3cret)."""
+    t0 = time.monotonic()
+    s = connect(port)
+    try:
+        lport = s.getsockname()[1]
+        socks5_greet(s, (2,), user, "s3cret")
+        rep = socks5_request(s, CMD_CONNECT, "127.0.0.1", target)
+        got = 0
+        if rep is not None and rep.code == 0:
+            s.settimeout(timeout)
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                got += len(b)
+    except OSError:
+        got = -1
+    finally:
+        s.close()
+    took = time.monotonic() - t0
+    return got, record_for(log, lport)[0], took
+
+
+def test_trafgroup_quota_refuses_cuts_and_persists(proxy, slapd,
+                                                   source_server, tmp_path):
+    port, log = free_port(), tmp_path / "px.log"
+    counts = tmp_path / "counts"
+    counts.mkdir()
+    src = source_server(2 * MB)
+    cfg = quota_cfg(slapd, log, port, "ldaptrafgroup internet MONTHLY 1 0\n",
+                    "ldapdircount %s/\n" % counts)
+    d = proxy(cfg, wait_ports=[port])
+    # a non-member is not limited
+    got, code, _ = socks_download(port, src.port, "bob", log)
+    assert (got, code) == (2 * MB, 0)
+    # the member's 2 MB transfer is cut near the 1 MB quota, code 10
+    got, code, _ = socks_download(port, src.port, "alice", log)
+    assert code == 10
+    assert MB - 256 * 1024 <= got <= MB + 256 * 1024, got
+    # the quota is used up: the next request is refused (authcache
+    # answers for alice now, not the plugin's check)
+    got, code, _ = socks_download(port, src.port, "alice", log)
+    assert code == 10 and got <= 0
+    got, code, _ = socks_download(port, src.port, "bob", log)
+    assert (got, code) == (2 * MB, 0)
+    # SIGTERM writes the count: "BYTES START"
+    assert d.stop() == 0
+    lc = counts / "alice.lc"
+    assert lc.is_file(), list(counts.iterdir())
+    used, start = (int(x) for x in lc.read_text().split())
+    assert MB <= used <= MB + 512 * 1024, used
+    assert abs(start - time.time()) < 3600 * 24 * 32
+    assert not (counts / "bob.lc").exists()
+    # after a restart the count is read back: still used up
+    proxy(cfg, wait_ports=[port])
+    got, code, _ = socks_download(port, src.port, "alice", log)
+    assert code == 10 and got <= 0
+    got, code, _ = socks_download(port, src.port, "bob", log)
+    assert (got, code) == (2 * MB, 0)
+
+
+def test_trafgroup_counts_in_memory_without_dircount(proxy, slapd,
+                                                     source_server,
+                                                     tmp_path):
+    port, log = free_port(), tmp_path / "px.log"
+    src = source_server(600 * 1024)
+    proxy(quota_cfg(slapd, log, port,
+                    "ldaptrafgroup office DAILY 5 0\n"
+                    "ldaptrafgroup internet DAILY 1 0\n"),
+          wait_ports=[port])
+    # two transfers that each fit; together they cross the quota
+    got, code, _ = socks_download(port, src.port, "alice", log)
+    assert (got, code) == (600 * 1024, 0)
+    got, code, _ = socks_download(port, src.port, "alice", log)
+    assert code == 10 and got < 600 * 1024
+    got, code, _ = socks_download(port, src.port, "alice", log)
+    assert code == 10 and got <= 0
+    # bob is in the first group (5 MB): two transfers are fine
+    for _ in range(2):
+        got, code, _ = socks_download(port, src.port, "bob", log)
+        assert (got, code) == (600 * 1024, 0)
+    assert not list(tmp_path.glob("*.lc"))
+
+
+def test_trafgroup_bandwidth(proxy, slapd, source_server, tmp_path):
+    port, log = free_port(), tmp_path / "px.log"
+    size, bps = 48 * 1024, 96000
+    src = source_server(size)
+    proxy(quota_cfg(slapd, log, port,
+                    "ldaptrafgroup internet WEEKLY 100 %d\n" % bps),
+          wait_ports=[port])
+    got, code, took = socks_download(port, src.port, "alice", log)
+    assert (got, code) == (size, 0)
+    # a lower bound only (size * 8 / bps = 4 s), with a generous margin
+    assert took >= 0.6 * size * 8 / bps, took
+    got, code, _ = socks_download(port, src.port, "bob", log)
+    assert (got, code) == (size, 0)
+
+
+def test_trafgroup_applies_to_other_auth_methods(proxy, slapd,
+                                                 source_server, tmp_path):
+    """The user authenticated by `auth strong`: the plugin's check never
+    ran, so the filter searches the trafgroup itself."""
+    port, log = free_port(), tmp_path / "px.log"
+    src = source_server(2 * MB)
+    cfg = quota_cfg(slapd, log, port, "ldaptrafgroup internet DAILY 1 0\n")
+    cfg = cfg.replace("auth cache ldap\n",
+                      "users alice:CL:s3cret bob:CL:s3cret\nauth strong\n")
+    proxy(cfg, wait_ports=[port])
+    got, code, _ = socks_download(port, src.port, "alice", log)
+    assert code == 10 and got < 2 * MB
+    got, code, _ = socks_download(port, src.port, "bob", log)
+    assert (got, code) == (2 * MB, 0)
+
+
+@pytest.mark.parametrize("lines,line,msg", [
+    ("ldapattr uid employeeType\nldaptrafgroup internet YEARLY 1 0\n", 5,
+     "ldaptrafgroup: bad period 'YEARLY' (MONTHLY, WEEKLY or DAILY)"),
+    ("ldapattr uid employeeType\nldaptrafgroup internet DAILY 0 0\n", 5,
+     "ldaptrafgroup: bad limit '0'"),
+    ("ldapattr uid employeeType\nldaptrafgroup internet DAILY 1MB 0\n", 5,
+     "ldaptrafgroup: bad limit '1MB'"),
+    ("ldapattr uid employeeType\nldaptrafgroup internet DAILY 1 100\n", 5,
+     "ldaptrafgroup: bad rate '100' (bits per second: 0 or at least 300)"),
+    ("ldapattr uid employeeType\nldaptrafgroup internet DAILY 1 x\n", 5,
+     "ldaptrafgroup: bad rate 'x'"),
+    ("ldaptrafgroup internet DAILY 1 0\nldapattr uid employeeType\n", 4,
+     "ldaptrafgroup: ldapattr with a group attribute must come before it"),
+    ("ldapdircount /nonexistent/dir/\n", 4,
+     "ldapdircount: not a directory"),
+])
+def test_trafgroup_config_errors(run3proxy, slapd, tmp_path, lines, line,
+                                 msg):
     (tmp_path / "cfg").write_text(
-        "plugin %s start\nldaptrafgroup internet MONTHLY 1000 0\n"
-        % LDAP_PLUGIN)
+        "plugin %s start\nldapconnect %s\nldapsbase %s\n%s"
+        % (LDAP_PLUGIN, slapd, SUFFIX, lines))
     r = run3proxy(["cfg"])
-    assert r.rc == 1, r
-    assert "'ldaptrafgroup' is not supported by this build yet" in r.err
-    r = run3proxy(["--check", "cfg"])
-    assert r.rc == 0, r
+    assert r.rc != 0, r
+    assert "cfg:%d: %s" % (line, msg) in r.err, r.err
+
+
+def test_trafgroup_needs_connect_and_base(run3proxy, slapd, tmp_path):
+    (tmp_path / "cfg").write_text(
+        "plugin %s start\nldapattr uid employeeType\n"
+        "ldaptrafgroup internet MONTHLY 1000 0\n" % LDAP_PLUGIN)
+    for args in (["cfg"], ["--check", "cfg"]):
+        r = run3proxy(args)
+        assert r.rc != 0, r
+        assert ("cfg:3: ldaptrafgroup: ldapconnect and ldapsbase must come "
+                "before it") in r.err, r.err

@@ -555,6 +555,69 @@ test_countall_quirk(void **state)
 	conf_gen_unref(g);
 }
 
+/* A plugin's quota (counter_quota_*): shared by the requests it is
+ * attached to, charged and checked like countin, dropped at the next
+ * request, reset when a new period began. */
+static void
+test_plugin_quota(void **state)
+{
+	struct client *a = mkclient(NULL, "10.0.0.1");
+	struct client *b = mkclient(NULL, "10.0.0.2");
+	struct px_quota *q, *old;
+	time_t now = time(NULL);
+	uint64_t bytes;
+	int64_t start;
+
+	(void)state;
+	assert_null(counter_quota_new('X', 1 << 20, 0, 0));
+	assert_null(counter_quota_new('D', 0, 0, 0));
+	assert_null(counter_quota_new('D', 1, 0, -1));
+	q = counter_quota_new('m', 1 << 20, 0, 0);
+	assert_non_null(q);
+	assert_int_equal(counter_quota_set(q, 'Q', 1), -1);
+
+	assert_int_equal(counter_authorize(a), 0);
+	assert_int_equal(counter_quota_attach(a, q), 0);
+	assert_int_equal(counter_quota_check(a), 0);
+	assert_true(counter_active(a));
+	assert_int_equal(relay_read(a, RELAY_S2C, 600 * 1024), 0);
+	assert_int_equal(relay_read(a, RELAY_C2S, 900 * 1024), 0);
+	assert_int_equal(counter_authorize(b), 0);
+	assert_int_equal(counter_quota_attach(b, q), 0);
+	assert_int_equal(counter_quota_check(b), 0);
+	/* the second request crosses the shared quota */
+	assert_int_equal(relay_read(b, RELAY_S2C, 600 * 1024), ERR_LIMIT);
+	counter_quota_read(q, &bytes, &start);
+	assert_true(bytes == 1200 * 1024);
+	assert_true(start > 0 && start <= (int64_t)time(NULL));
+	/* a new request starts without it, and is refused once attached */
+	assert_int_equal(counter_authorize(a), 0);
+	assert_false(counter_active(a));
+	assert_int_equal(counter_quota_attach(a, q), 0);
+	assert_int_equal(counter_quota_check(a), ERR_LIMIT);
+	assert_false(counter_active(a));
+	/* a bigger limit lets it through again */
+	assert_int_equal(counter_quota_set(q, 'M', 2 << 20), 0);
+	assert_int_equal(counter_quota_attach(a, q), 0);
+	assert_int_equal(counter_quota_check(a), 0);
+	/* the plugin's reference goes first; the requests keep theirs */
+	counter_quota_unref(q);
+	assert_int_equal(relay_read(a, RELAY_S2C, 1000), 0);
+	dropclient(a);
+	dropclient(b);
+
+	/* a count from an earlier day starts again; today's is kept */
+	old = counter_quota_new('D', 1 << 20, 5000, (int64_t)now - 3 * 86400);
+	assert_non_null(old);
+	counter_quota_read(old, &bytes, &start);
+	assert_true(bytes == 0 && start >= (int64_t)now);
+	counter_quota_unref(old);
+	q = counter_quota_new('D', 1 << 20, 5000, (int64_t)now);
+	counter_quota_read(q, &bytes, &start);
+	assert_true(bytes == 5000 && start == (int64_t)now);
+	counter_quota_unref(q);
+}
+
 int
 main(void)
 {
@@ -569,6 +632,7 @@ main(void)
 		cmocka_unit_test(test_tick_resets_and_reports),
 		cmocka_unit_test(test_exclusions),
 		cmocka_unit_test(test_countall_quirk),
+		cmocka_unit_test(test_plugin_quota),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
