@@ -175,6 +175,7 @@ static int ftppr_send_kept(struct ftppr *fp)
 	if (last != r->text && (strlen(last) < 4 || last[3] != ' ' ||
 				atoi(last) != r->code)) {
 		snprintf(end, sizeof(end), "%03d end\r\n", r->code);
+		fp->open_code = 0;
 		return ftppr_send(fp, end);
 	}
 	return 0;
