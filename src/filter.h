@@ -18,6 +18,7 @@
 #define PX_FILTER_H
 
 #include <stddef.h>
+#include "os.h"
 
 struct client;
 struct svc_conf;
@@ -128,6 +129,11 @@ int filter_run_text(struct client *cl, enum filter_hook h, char **text);
 /* Stage hooks: FILTER_REJECT or a lower result. */
 enum filter_stage { FS_CONNECT, FS_AFTERAUTH, FS_PREDATA };
 int filter_run_stage(struct client *cl, enum filter_stage st);
+
+/* Tell the client of smtpp or ftppr that a filter refused `what`
+ * ("Message", "Command", ...): "421 <what> refused: policy violation"
+ * (filter_reply.c).  Returns 0 or -1. */
+int filter_refusal_send(os_sock_t s, const char *what, int timeout_ms);
 
 /* Relay adapter (relay_opts.filter): passes a chunk read in direction
  * dir through the data hooks.  See relay.h. */

@@ -407,7 +407,8 @@ int mail_run(struct client *cl, const struct mail_proto *mp)
 	/* the error reply only while the proxy still speaks for itself:
 	 * once relaying, the stream belongs to the server */
 	if (!relaying && ((rc >= 1 && rc <= 99) ||
-			  (rc >= mp->deny_lo && rc <= 699)))
+			  (rc >= mp->deny_lo && rc <= 699) ||
+			  (rc != 0 && rc == mp->err_filter_request)))
 		mp->deny(ms, rc);
 	free(ms->pending);
 	wipe(ms, sizeof(*ms));

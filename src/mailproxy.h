@@ -129,7 +129,7 @@ struct mail_proto {
 	/* Connected: check the server's greeting and log in for the client.
 	 * Returns 0 or an error code. */
 	int (*server_login)(struct mail_session *ms);
-	/* The protocol's error reply for code err. */
+	/* The protocol's error reply for code err (also err_filter_request). */
 	void (*deny)(struct mail_session *ms, int err);
 	/* Optional: the relay when header or data filters are attached
 	 * (filter.h); NULL = the plain relay in every case. */

@@ -515,7 +515,7 @@ void net_nodelay(os_sock_t s)
 	(void)set_int_opt(s, IPPROTO_TCP, TCP_NODELAY, 1);
 }
 
-void net_abort(os_sock_t s)
+void net_reset_on_close(os_sock_t s)
 {
 	struct linger l;
 
@@ -523,6 +523,11 @@ void net_abort(os_sock_t s)
 	l.l_linger = 0;
 	(void)setsockopt(s, SOL_SOCKET, SO_LINGER, (const char *)&l,
 			 sizeof(l));
+}
+
+void net_abort(os_sock_t s)
+{
+	net_reset_on_close(s);
 	os_sock_close(s);
 }
 

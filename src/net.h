@@ -94,6 +94,8 @@ void net_nodelay(os_sock_t s);
 /* Close s with a reset instead of a FIN (SO_LINGER 0): the peer learns
  * the stream was cut short, not complete (an aborted FTP transfer). */
 void net_abort(os_sock_t s);
+/* The same for a socket closed later by its owner (SO_LINGER 0 only). */
+void net_reset_on_close(os_sock_t s);
 
 /* Windows-only socket options (the spec's list; absent elsewhere). */
 enum {

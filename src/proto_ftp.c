@@ -82,6 +82,8 @@ struct ftppr {
 					 client data socket (active) */
 	int to_cmd, to_long, to_connect;
 	int filter_rc;                /* a reply filter rejected: its code */
+	int open_code;                /* a multi-line reply the client has
+					 seen start but not end, or 0 */
 	char line[FTPPR_LINE_MAX];
 };
 
@@ -102,6 +104,20 @@ static int ftppr_send(struct ftppr *fp, const char *text)
 				fp->to_cmd) == 0 ? 0 : FTPPR_REPLY_SEND;
 }
 
+/* Follow the multi-line replies sent to the client (RFC 959 4.2: they
+ * end with "<same code> "), so that a refusal can close one first. */
+static void ftppr_track_reply(struct ftppr *fp, const char *line, size_t len)
+{
+	int code = len >= 3 ? atoi(line) : 0;
+
+	if (fp->open_code == 0) {
+		if (len > 3 && line[3] == '-' && code >= 100 && code <= 999)
+			fp->open_code = code;
+	} else if (code == fp->open_code && (len == 3 || line[3] == ' ')) {
+		fp->open_code = 0;
+	}
+}
+
 /* ftp_line_fn: one server reply line to the client, with CR LF. */
 static int ftppr_fwd_line(void *arg, const char *line, size_t len)
 {
@@ -120,6 +136,8 @@ static int ftppr_fwd_line(void *arg, const char *line, size_t len)
 	if (rc == 0 && (sockio_write_all(s, b.data, b.len, fp->to_cmd) != 0 ||
 			sockio_write_all(s, "\r\n", 2, fp->to_cmd) != 0))
 		rc = -1;
+	if (rc == 0)
+		ftppr_track_reply(fp, b.data, b.len);
 	filter_buf_release(&b);
 	return rc;
 }
@@ -148,15 +166,16 @@ static int ftppr_send_kept(struct ftppr *fp)
 
 	while ((nl = strchr(p, '\n')) != NULL) {
 		if (ftppr_fwd_line(fp, p, (size_t)(nl - p)) != 0)
-			return FTPPR_REPLY_SEND;
+			return fp->filter_rc ? fp->filter_rc : FTPPR_REPLY_SEND;
 		p = nl + 1;
 		last = p;
 	}
 	if (ftppr_fwd_line(fp, p, strlen(p)) != 0)
-		return FTPPR_REPLY_SEND;
+		return fp->filter_rc ? fp->filter_rc : FTPPR_REPLY_SEND;
 	if (last != r->text && (strlen(last) < 4 || last[3] != ' ' ||
 				atoi(last) != r->code)) {
 		snprintf(end, sizeof(end), "%03d end\r\n", r->code);
+		fp->open_code = 0;
 		return ftppr_send(fp, end);
 	}
 	return 0;
@@ -294,7 +313,6 @@ static int ftppr_user(struct ftppr *fp, const char *arg)
 	return ftppr_send(fp, "331 ok\r\n") ? FTPPR_REPLY_SEND : FTPPR_NEXT;
 }
 
-/* PASS: log in to the server for the client and relay its answer. */
 /* Run the filters of hook h over the string in buf (size max); a
  * change that fits replaces it.  Returns 0, or -1 when rejected. */
 static int ftppr_filter_text(struct ftppr *fp, enum filter_hook h,
@@ -317,6 +335,7 @@ static int ftppr_filter_text(struct ftppr *fp, enum filter_hook h,
 	return rc == FILTER_REJECT ? -1 : 0;
 }
 
+/* PASS: log in to the server for the client and relay its answer. */
 static int ftppr_pass(struct ftppr *fp, const char *arg)
 {
 	const struct mail_login *lg = &fp->login;
@@ -324,10 +343,21 @@ static int ftppr_pass(struct ftppr *fp, const char *arg)
 	const char *pass = lg->user[0] || *arg ? arg : "3proxy@";
 	char *text = fp->who;
 	size_t max = sizeof(fp->who);
-	int rc;
+	int rc, sent;
 
 	if (!fp->connected)
 		return FTPPR_NOT_LOGGED;
+	if (lg->port == FTPPR_PORT)
+		snprintf(text, max, "%s@%s", user, lg->host);
+	else
+		snprintf(text, max, "%s@%s:%u", user, lg->host,
+			 (unsigned)lg->port);
+	/* plugins.md 2.1: request filters see "user@host[:port]", before
+	 * the password goes to a server the filters refuse */
+	if (ftppr_filter_text(fp, FH_REQUEST, text, max) != 0) {
+		client_set_text(fp->cl, text);
+		return FTPPR_FILTER_REQUEST;
+	}
 	if (!fp->greeted) {
 		rc = ftp_greeting(&fp->fc);
 		if (rc == FTP_E_GREETING)
@@ -339,19 +369,12 @@ static int ftppr_pass(struct ftppr *fp, const char *arg)
 	rc = ftp_user_pass(&fp->fc, user, pass);
 	if (rc == FTP_E_IO_USER || rc == FTP_E_IO_PASS)
 		return rc;
-	if (ftppr_send_kept(fp) != 0)
-		return FTPPR_REPLY_SEND;
-	if (lg->port == FTPPR_PORT)
-		snprintf(text, max, "%s@%s", user, lg->host);
-	else
-		snprintf(text, max, "%s@%s:%u", user, lg->host,
-			 (unsigned)lg->port);
+	sent = ftppr_send_kept(fp);
+	if (sent != 0)
+		return sent;
 	/* a refused login is recorded; the client may try again */
-	ftppr_record(fp, text, rc);
+	ftppr_record(fp, fp->who, rc);
 	fp->logged_in = rc == 0;
-	/* plugins.md 2.1: request filters see "user@host[:port]" */
-	if (rc == 0 && ftppr_filter_text(fp, FH_REQUEST, text, max) != 0)
-		return FTPPR_FILTER_REQUEST;
 	return FTPPR_NEXT;
 }
 
@@ -529,15 +552,14 @@ static int ftppr_xfer_open(struct ftppr *fp, const char *line, os_sock_t *cs,
 /* clidata/srvdata filters (a pcre rule, a FilePlugin callback) refused
  * the transfer's data.  The server's data connection is reset, so that
  * a cut upload is not stored as a whole file; the client gets the
- * reason on the control connection (plugins.md 5.4: "421 ... policy
- * violation").  The session ends here, its record naming the transfer:
- * the server's own final reply would report a success. */
+ * reason on the control connection (ftppr_refused).  The session ends
+ * here, its record naming the transfer: the server's own final reply
+ * would report a success. */
 static int ftppr_data_rejected(struct ftppr *fp, const char *line,
 			       os_sock_t cs, os_sock_t ss)
 {
 	net_abort(ss);
 	os_sock_close(cs);
-	ftppr_send(fp, "421 Transfer refused: policy violation\r\n");
 	client_set_text(fp->cl, line);
 	return FTPPR_FILTER_DATA;
 }
@@ -653,6 +675,29 @@ static int ftppr_getline(struct ftppr *fp, size_t *len)
 	return n < 3 ? FTPPR_LINE : 0;
 }
 
+/* A filter refused the login (877), a command (878), a reply (879) or
+ * a transfer (880): the session ends with "421 ... policy violation"
+ * (plugins.md 5.4) instead of a silent close, so the client does not
+ * just retry.  A multi-line reply the client saw start is closed first,
+ * or the 421 would read as a line of it. */
+static int ftppr_refused(struct ftppr *fp, int rc)
+{
+	static const char *const what[] = {
+		"Login", "Command", "Reply", "Transfer"
+	};
+	char end[16];
+
+	if (rc < FTPPR_FILTER_REQUEST || rc > FTPPR_FILTER_DATA)
+		return rc;
+	if (fp->open_code != 0) {
+		snprintf(end, sizeof(end), "%03d cut\r\n", fp->open_code);
+		(void)ftppr_send(fp, end);
+	}
+	(void)filter_refusal_send(fp->cl->cl_sock,
+				  what[rc - FTPPR_FILTER_REQUEST], fp->to_cmd);
+	return rc;
+}
+
 static int ftppr_run(struct ftppr *fp)
 {
 	size_t n = 0;
@@ -692,7 +737,7 @@ int proto_ftp_handle(struct client *cl)
 	fp->to_cmd = svc_timeout_ms(cl->gen, TO_CONNECTION_SHORT);
 	fp->to_long = svc_timeout_ms(cl->gen, TO_STRING_LONG);
 	fp->to_connect = svc_timeout_ms(cl->gen, TO_CONNECT);
-	rc = ftppr_run(fp);
+	rc = ftppr_refused(fp, ftppr_run(fp));
 	if (rc == FTPPR_END)
 		rc = 0;
 	ftppr_data_close(fp);

@@ -16,6 +16,7 @@
 #include "client.h"
 #include "errcode.h"
 #include "filter.h"
+#include "iolayer.h"
 #include "net.h"
 #include "service.h"
 #include "sockio.h"
@@ -292,7 +293,11 @@ static int smtp_server_login(struct mail_session *ms)
  * the cliheader filters, message lines (between a 354 reply and the
  * final ".") the clidata filters, and server reply lines the srvheader
  * filters.  After STARTTLS or TURN the stream is no longer SMTP text
- * the proxy can read: the plain relay takes over. */
+ * the proxy can read: the plain relay takes over.
+ *
+ * A refusal ends the session with 421 to the client (plugins.md 5.4)
+ * and abandons the server's transaction: the server never gets the
+ * "." of a refused message, so it delivers nothing. */
 
 #define SMTP_FLINE_MAX 8192
 
@@ -310,6 +315,13 @@ struct smtp_frelay {
 	int plain_next;      /* STARTTLS/TURN sent: plain relay next */
 };
 
+/* The "." line that ends a message (RFC 5321 4.1.1.4). */
+static int smtp_is_end(const char *line, size_t n)
+{
+	return (n == 3 && memcmp(line, ".\r\n", 3) == 0) ||
+	       (n == 2 && memcmp(line, ".\n", 2) == 0);
+}
+
 /* One line (terminator included, n bytes) from the client. */
 static int smtp_fclient_line(struct smtp_frelay *fr, char *line, size_t n)
 {
@@ -321,8 +333,7 @@ static int smtp_fclient_line(struct smtp_frelay *fr, char *line, size_t n)
 	int rc = 0;
 
 	if (fr->in_data) {
-		if ((n == 3 && memcmp(line, ".\r\n", 3) == 0) ||
-		    (n == 2 && memcmp(line, ".\n", 2) == 0))
+		if (smtp_is_end(line, n))
 			fr->in_data = 0;
 		else
 			h = FH_DATA_CLI;
@@ -401,6 +412,66 @@ static int smtp_fread(struct smtp_side *s, int eof_code)
 	return n == SOCKIO_EOF ? eof_code : ERR_RELAY_BOTH;
 }
 
+/* smtp_fdrain line function while a refused message is dropped: 1 at
+ * its "." line. */
+static int smtp_fskip_line(struct smtp_frelay *fr, char *line, size_t n)
+{
+	(void)fr;
+	return smtp_is_end(line, n);
+}
+
+/* A client sends the whole message before it reads a reply: the rest of
+ * a refused message is read and dropped up to its "." (within the relay
+ * timeout), so that the client is reading when the 421 comes.  Returns
+ * 0 at the ".", -1 when the client left or took too long. */
+static int smtp_fskip_message(struct smtp_frelay *fr)
+{
+	struct smtp_side *s = &fr->cli;
+	uint64_t deadline = os_monotonic_ms() + MAIL_RELAY_TIMEOUT_MS;
+	uint64_t now;
+	int n;
+
+	for (;;) {
+		if (smtp_fdrain(fr, s, smtp_fskip_line) == 1)
+			return 0;
+		now = os_monotonic_ms();
+		if (now >= deadline)
+			return -1;
+		n = sockio_read_some(s->from, s->buf + s->len,
+				     sizeof(s->buf) - s->len,
+				     (int)(deadline - now));
+		if (n <= 0)
+			return -1;
+		s->len += (size_t)n;
+	}
+}
+
+/* A filter refused a client line (rc SMTP_ERR_FILTER_CLIENT) or a server
+ * reply line.  While the server reads message text a QUIT would be text
+ * too: its connection is reset instead, and a server drops a message
+ * whose "." never came (RFC 5321 3.8).  Otherwise a QUIT ends its
+ * open transaction. */
+static void smtp_frefuse(struct smtp_frelay *fr, int rc)
+{
+	struct client *cl = fr->ms->cl;
+	int to = fr->ms->to_short;
+	const char *what = "Reply";
+
+	if (fr->in_data || fr->data_next) {
+		net_reset_on_close(cl->srv_sock);
+		iolayer_close(cl->srv_sock);
+		cl->srv_sock = OS_BADSOCK;
+	} else {
+		(void)mail_send(cl->srv_sock, "QUIT\r\n", to);
+	}
+	if (rc == SMTP_ERR_FILTER_CLIENT) {
+		what = fr->in_data ? "Message" : "Command";
+		if (fr->in_data && smtp_fskip_message(fr) != 0)
+			return;
+	}
+	(void)filter_refusal_send(cl->cl_sock, what, to);
+}
+
 static int smtp_filtered_relay(struct mail_session *ms)
 {
 	struct client *cl = ms->cl;
@@ -434,6 +505,8 @@ static int smtp_filtered_relay(struct mail_session *ms)
 	}
 	if (n < 0 && rc == 0)
 		rc = ERR_RELAY_POLL;
+	if (rc == SMTP_ERR_FILTER_CLIENT || rc == SMTP_ERR_FILTER_SERVER)
+		smtp_frefuse(fr, rc);
 	n = fr->plain_next && rc == 0;
 	free(fr);
 	if (rc == ERR_RELAY_SRV_DONE || rc == ERR_RELAY_CLI_DONE)
@@ -443,8 +516,13 @@ static int smtp_filtered_relay(struct mail_session *ms)
 
 static void smtp_deny(struct mail_session *ms, int err)
 {
-	(void)err;
-	mail_send(ms->cl->cl_sock, "571 \r\n", ms->to_short);
+	/* SMTP_ERR_FILTER_REQUEST: the target host was refused (the code
+	 * is the greeting's too, but then the client is gone anyway) */
+	if (err == SMTP_ERR_FILTER_REQUEST)
+		(void)filter_refusal_send(ms->cl->cl_sock, "Request",
+					  ms->to_short);
+	else
+		mail_send(ms->cl->cl_sock, "571 \r\n", ms->to_short);
 }
 
 static const struct mail_proto smtp = {

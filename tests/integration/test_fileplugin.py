@@ -196,8 +196,9 @@ def test_headers_are_spooled_when_selected(av_proxy):
 def test_smtp_message_with_the_signature_is_refused(proxy, plugins,
                                                      smtp_server, tmp_path):
     """smtpp: message lines go to the spool (clidata); a line with the
-    signature ends the session with the filter code 676 and the message
-    is not delivered; a clean message is."""
+    signature ends the session with "421 ... policy violation" and the
+    filter code 676, and the message is not delivered; a clean message
+    is."""
     fp, av = plugins
     port, log = free_port(), tmp_path / "px.log"
     report = tmp_path / "report.txt"
@@ -212,13 +213,13 @@ def test_smtp_message_with_the_signature_is_refused(proxy, plugins,
             c.login("mailer@127.0.0.1:%d" % smtp_server.port, "pw")
             c.mail("a@example.org")
             c.rcpt("b@example.org")
-            return c.data(text)[0]
+            return c.data(text)
         finally:
             c.close()
-    assert send(b"Subject: ok\r\n\r\nclean text\r\n") == 250
+    assert send(b"Subject: ok\r\n\r\nclean text\r\n")[0] == 250
     assert len(smtp_server.messages) == 1
-    with pytest.raises((smtplib.SMTPException, OSError)):
-        send(b"Subject: bad\r\n\r\nsome EICAR-TEST here\r\n")
+    assert send(b"Subject: bad\r\n\r\nsome EICAR-TEST here\r\n") == \
+        (421, b"Message refused: policy violation")
     wait_split_record(log, FIELDS, lambda r: r["svc"] == "SMTPP"
                       and r["err"] == "00676")
     assert len(smtp_server.messages) == 1

@@ -333,36 +333,52 @@ def ftp_login(port, ftp_port):
     return f
 
 
+def assert_refused(e, what):
+    """e: the ftplib.error_temp of a filter refusal (plugins.md 5.4)."""
+    assert str(e.value) == "421 %s refused: policy violation" % what, \
+        e.value
+
+
 def test_ftppr_request_deny_877(proxy, tmp_path, ftp_port):
-    """ftppr: request filters see "user@host:port" after the login; a
-    rejection ends the session with 877."""
+    """ftppr: request filters see "user@host:port" before the login at
+    the server; a rejection answers PASS with "421 ... policy
+    violation" and ends the session with 877."""
     port, log = free_port(), tmp_path / "px.log"
     proxy(cfg(log, 'pcre request deny "^alice@"\nftppr -p%d\n' % port),
           wait_ports=[port])
-    f = ftp_login(port, ftp_port)
-    with pytest.raises((EOFError, OSError, ftplib.Error)):
-        f.pwd()
-    f.close()
+    with pytest.raises(ftplib.error_temp) as e:
+        ftp_login(port, ftp_port)
+    assert_refused(e, "Login")
     wait_rec(log, lambda r: r["err"] == "00877" and
              r["text"].startswith("alice@"))
 
 
 def test_ftppr_command_deny_878(proxy, tmp_path, ftp_port):
-    """ftppr: commands after the login pass cliheader rules (878)."""
+    """ftppr: commands after the login pass cliheader rules; a refused
+    one gets "421 ... policy violation", never reaches the server, and
+    the session ends with 878."""
     port, log = free_port(), tmp_path / "px.log"
-    proxy(cfg(log, 'pcre cliheader deny "^CWD secret"\nftppr -p%d\n' % port),
-          wait_ports=[port])
+    proxy(cfg(log, 'pcre cliheader deny "^(CWD secret|DELE)"\n'
+              'ftppr -p%d\n' % port), wait_ports=[port])
     f = ftp_login(port, ftp_port)
     f.cwd("pub")
-    with pytest.raises((EOFError, OSError, ftplib.Error)):
+    with pytest.raises(ftplib.error_temp) as e:
         f.cwd("secret")
+    assert_refused(e, "Command")
     f.close()
     wait_rec(log, lambda r: r["err"] == "00878")
+    f = ftp_login(port, ftp_port)
+    with pytest.raises(ftplib.error_temp) as e:
+        f.delete("pub/ok.txt")
+    assert_refused(e, "Command")
+    f.close()
+    assert (tmp_path / "ftproot" / "pub" / "ok.txt").exists()
 
 
 def test_ftppr_reply_deny_879_and_data_880(proxy, tmp_path, ftp_port):
     """ftppr: replies (the server's and the proxy's PASV answer) pass
-    srvheader rules (879); transfer data passes srvdata rules (880)."""
+    srvheader rules (879); transfer data passes srvdata rules (880);
+    both refusals get "421 ... policy violation"."""
     port, log = free_port(), tmp_path / "px.log"
     proxy(cfg(log, 'pcre srvheader deny "^257"\npcre srvdata deny "forbidden"'
               '\nftppr -p%d\n' % port), wait_ports=[port])
@@ -370,14 +386,33 @@ def test_ftppr_reply_deny_879_and_data_880(proxy, tmp_path, ftp_port):
     got = []
     f.retrbinary("RETR pub/ok.txt", got.append)
     assert b"".join(got) == b"harmless\n"
-    with pytest.raises((EOFError, OSError, ftplib.Error)):
+    with pytest.raises(ftplib.error_temp) as e:
         f.retrbinary("RETR pub/bad.txt", got.append)
+    assert_refused(e, "Transfer")
     f.close()
     wait_rec(log, lambda r: r["err"] == "00880" and
              r["text"] == "RETR pub/bad.txt")
     f = ftp_login(port, ftp_port)
-    with pytest.raises((EOFError, OSError, ftplib.Error)):
+    with pytest.raises(ftplib.error_temp) as e:
         f.pwd()
+    assert_refused(e, "Reply")
+    f.close()
+    wait_rec(log, lambda r: r["err"] == "00879")
+
+
+def test_ftppr_multiline_reply_deny_879(proxy, tmp_path, ftp_port):
+    """A srvheader rule refusing a line inside a multi-line reply (FEAT):
+    the reply the client saw start is closed, then "421 ... policy
+    violation" ends the session (879)."""
+    port, log = free_port(), tmp_path / "px.log"
+    proxy(cfg(log, 'pcre srvheader deny "^ MDTM"\nftppr -p%d\n' % port),
+          wait_ports=[port])
+    f = ftp_login(port, ftp_port)
+    resp = f.sendcmd("FEAT")
+    assert resp.startswith("211-") and "MDTM" not in resp, resp
+    with pytest.raises(ftplib.error_temp) as e:
+        f.pwd()
+    assert_refused(e, "Reply")
     f.close()
     wait_rec(log, lambda r: r["err"] == "00879")
 
@@ -471,15 +506,26 @@ def smtp_server():
     ctl.stop()
 
 
+def smtp_auth_plain(c, user, password):
+    """AUTH PLAIN by hand: smtplib's login() would try another mechanism
+    on the closed connection and hide the reply."""
+    import base64
+    token = base64.b64encode(b"\0" + user.encode() + b"\0" +
+                             password.encode()).decode()
+    return c.docmd("AUTH", "PLAIN " + token)
+
+
 def test_smtpp_request_deny_617(proxy, tmp_path, smtp_server):
-    """smtpp: request filters see the target host (617)."""
+    """smtpp: request filters see the target host; a refused one gets
+    "421 ... policy violation" (617)."""
     port, log = free_port(), tmp_path / "px.log"
     proxy(cfg(log, 'pcre request deny "^127\\.0\\.0\\.1$"\nsmtpp -p%d\n'
               % port), wait_ports=[port])
     c = smtplib.SMTP(LOOP4, port, timeout=10)
     c.ehlo("client.test")
-    with pytest.raises((smtplib.SMTPException, OSError)):
-        c.login("mailer@127.0.0.1:%d" % smtp_server.port, "pw")
+    code, msg = smtp_auth_plain(c, "mailer@127.0.0.1:%d" % smtp_server.port,
+                                "pw")
+    assert (code, msg) == (421, b"Request refused: policy violation")
     c.close()
     wait_rec(log, lambda r: r["err"] == "00617")
 
@@ -503,10 +549,62 @@ def test_smtpp_commands_and_data(proxy, tmp_path, smtp_server):
     assert smtp_server.messages[0][0] == ["b@example.org"]
     assert b"the [censored] word" in smtp_server.messages[0][1]
     c.mail("a@example.org")
-    with pytest.raises((smtplib.SMTPException, OSError)):
-        c.rcpt("blocked@example.org")
+    assert c.rcpt("blocked@example.org") == \
+        (421, b"Command refused: policy violation")
     c.close()
     wait_rec(log, lambda r: r["err"] == "00676")
+    assert len(smtp_server.messages) == 1
+
+
+def smtp_session(port, smtp_server):
+    """A client logged in through smtpp with MAIL and RCPT done."""
+    c = smtplib.SMTP(LOOP4, port, timeout=15)
+    c.ehlo("client.test")
+    c.login("mailer@127.0.0.1:%d" % smtp_server.port, "pw")
+    c.mail("a@example.org")
+    c.rcpt("b@example.org")
+    return c
+
+
+def test_smtpp_refused_message_421_not_delivered(proxy, tmp_path,
+                                                 smtp_server):
+    """A message line matching a clidata deny: the client, having sent
+    the whole message (a few hundred KB after the marker), reads
+    "421 ... policy violation"; the server never gets the message's "."
+    and delivers nothing (676).  A clean message still goes through."""
+    port, log = free_port(), tmp_path / "px.log"
+    proxy(cfg(log, 'pcre clidata deny "MARK-FORBID"\nsmtpp -p%d\n' % port),
+          wait_ports=[port])
+    c = smtp_session(port, smtp_server)
+    assert c.data(b"Subject: ok\r\n\nclean text\r\n")[0] == 250
+    c.close()
+    assert len(smtp_server.messages) == 1
+    body = (b"Subject: bad\r\n\nfirst line\r\nMARK-FORBID here\r\n" +
+            b"".join(b"line %06d of the tail\r\n" % i
+                     for i in range(20000)))
+    c = smtp_session(port, smtp_server)
+    assert c.data(body) == (421, b"Message refused: policy violation")
+    c.close()
+    wait_rec(log, lambda r: r["err"] == "00676")
+    assert len(smtp_server.messages) == 1
+
+
+def test_smtpp_refused_reply_677(proxy, tmp_path, smtp_server):
+    """A server reply matching a srvheader deny (the 354 that opens the
+    message): the client gets "421 ... policy violation", the server's
+    connection is reset while it waits for message text, so nothing is
+    delivered (677)."""
+    port, log = free_port(), tmp_path / "px.log"
+    proxy(cfg(log, 'pcre srvheader deny "^354"\nsmtpp -p%d\n' % port),
+          wait_ports=[port])
+    c = smtp_session(port, smtp_server)
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        c.data(b"Subject: x\r\n\ntext\r\n")
+    assert (e.value.smtp_code, e.value.smtp_error) == \
+        (421, b"Reply refused: policy violation")
+    c.close()
+    wait_rec(log, lambda r: r["err"] == "00677")
+    assert smtp_server.messages == []
 
 
 # --------------------------------------------------------------------------
