@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include "relay.h"
@@ -73,6 +74,17 @@ int pipe2(int fds[2], int flags)
 {
 	__atomic_add_fetch(&n_pipes, 1, __ATOMIC_SEQ_CST);
 	return (int)syscall(SYS_pipe2, fds, flags);
+}
+
+/* The socket's TCP_NOTSENT_LOWAT (0 when never set). */
+static int notsent_lowat(int s)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	assert_int_equal(getsockopt(s, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v,
+				    &len), 0);
+	return v;
 }
 
 static void splice_counters_reset(void)
@@ -518,6 +530,9 @@ static void test_bulk_copy(void **state)
 #ifdef __linux__
 	assert_int_equal(n_splice_calls, 0);
 	assert_int_equal(n_pipes, 0);
+	/* copies leave the sockets' send queues as they were */
+	assert_int_not_equal(notsent_lowat(f->rc), 16384);
+	assert_int_not_equal(notsent_lowat(f->rs), 16384);
 #endif
 }
 
@@ -546,6 +561,10 @@ static void test_bulk_splice(void **state)
 	/* the pipes were grown past the 64 KiB default: one splice()
 	 * may move more than one copy buffer */
 	assert_true(max_splice_len > 65536);
+	/* bulk data waits in the pipes: each destination socket queues
+	 * at most 16 KiB unsent (RELAY_NOTSENT_LOWAT) */
+	assert_int_equal(notsent_lowat(f->rc), 16384);
+	assert_int_equal(notsent_lowat(f->rs), 16384);
 #endif
 	/* the pipes' share of the capacity budget went back */
 	assert_int_equal(relay_pipe_reserved(), 0);
