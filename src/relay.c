@@ -1081,6 +1081,15 @@ void relay_ready(struct relay *r, int server_side, int readable,
 		out->full = 0;
 }
 
+int relay_input_parked(const struct relay *r, int server_side)
+{
+	const struct relay_dir *in = &r->d[server_side ? RELAY_S2C
+						       : RELAY_C2S];
+
+	/* a direction reads only once it has written all it holds */
+	return relay_dir_pending(in) > 0;
+}
+
 /* One round without waiting: each direction tries what it wants and
  * has not been told would block. */
 static int relay_ready_round(struct relay *r, uint64_t now)

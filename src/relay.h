@@ -135,6 +135,11 @@ void relay_ready(struct relay *r, int server_side, int readable,
  * final errcode.h code, as relay_tcp would return it.  *moved: 0 when
  * the pass found nothing to do (an edge that brought no work). */
 int relay_pass(struct relay *r, int *wait_ms, int *moved);
+/* 1 while the input from the client's (server_side 0) or the server's
+ * socket cannot be used: the direction it feeds still holds bytes its
+ * sink has not taken.  The loop need not hear of that socket's input
+ * until the bytes are out (each such edge would only wake it). */
+int relay_input_parked(const struct relay *r, int server_side);
 /* Free the relay's buffers and pipes; the sockets stay open. */
 void relay_destroy(struct relay *r);
 

@@ -9,9 +9,11 @@
  * switch; an idle tunnel costs a small job record instead of a thread.
  *
  * Each loop owns: an epoll instance (sockets registered edge-triggered,
- * data = job pointer with the side in bit 0), a min-heap of jobs by the
- * time their next check is due (timeouts, bandwidth delays; at most
- * RELAY_MAX_WAIT of a second apart, as relay.c keeps it), and an inbox.
+ * data = job pointer with the side in bit 0; a socket's input is watched
+ * only while the relay can use it, see job_mask_input), a min-heap of
+ * jobs by the time their next check is due (timeouts, bandwidth delays;
+ * at most RELAY_MAX_WAIT of a second apart, as relay.c keeps it), and an
+ * inbox.
  *
  * Hand-over (relay_engine_start, on a worker thread): both sockets are
  * added to the epoll set, then the job goes into the loop's inbox under
@@ -82,6 +84,7 @@ struct job {
 	size_t heap_idx;        /* position in the heap; SIZE_MAX: none */
 	unsigned turn;          /* the loop's timer turn it last ran in */
 	int unwatched;          /* a socket could not be added: end it */
+	uint32_t events[2];     /* registered for cs, ss (loop_watch) */
 	int early;              /* under lock: an event came before the inbox */
 	int ended;
 	struct job *next;       /* inbox / list of ended jobs */
@@ -96,6 +99,7 @@ struct loop {
 	struct job *ended;
 	unsigned turn;          /* loop_timers calls */
 	int moved;              /* a pass of this turn moved data */
+	uint64_t spin_until;    /* monotonic us: look again until then */
 	os_thread_t *thread;
 };
 
@@ -202,6 +206,31 @@ static void job_end(struct loop *l, struct job *j, int code)
 	l->ended = j;
 }
 
+/* What a socket of a job is watched for: input only while its bytes
+ * can be used.  A bulk tunnel whose sink is full would otherwise get an
+ * edge for every segment that arrives meanwhile, each waking a sleeping
+ * loop (and costing the CPU that queued the segment a wake-up) for
+ * nothing.  Watching for input again reports input already there, as an
+ * edge, so nothing is missed. */
+static uint32_t job_events(int parked)
+{
+	return EPOLLOUT | EPOLLRDHUP | EPOLLET | (parked ? 0 : EPOLLIN);
+}
+
+static void job_mask_input(struct loop *l, struct job *j, int side)
+{
+	struct epoll_event ev;
+	uint32_t want = job_events(relay_input_parked(j->r, side));
+
+	if (want == j->events[side])
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.ptr = (void *)((uintptr_t)j | (uintptr_t)side);
+	if (epoll_ctl(l->ep, EPOLL_CTL_MOD, side ? j->ss : j->cs, &ev) == 0)
+		j->events[side] = want;
+}
+
 static void job_run(struct loop *l, struct job *j)
 {
 	int wait = 0, moved = 0, code;
@@ -215,6 +244,8 @@ static void job_run(struct loop *l, struct job *j)
 		job_end(l, j, code);
 		return;
 	}
+	job_mask_input(l, j, 0);
+	job_mask_input(l, j, 1);
 	j->due = os_monotonic_ms() + (uint64_t)wait;
 	heap_fix(l, j);
 }
@@ -321,24 +352,34 @@ static void loop_free_ended(struct loop *l)
 
 /* Like os_poll (pollspin.c): after work, look again for a while,
  * yielding in between, before sleeping; a sleeping loop must be woken.
- * busy: the last turn moved data or took new tunnels.  An edge that
- * brought no work (bytes arriving for a direction that still has output
- * pending) does not start another spin: the spin is for the answer to
- * what was moved. */
-static int loop_wait(struct loop *l, struct epoll_event *ev, int busy)
+ * The spin runs for pollspin microseconds from the last turn that moved
+ * data or took new tunnels (the answer to what was moved is due).  An
+ * edge that brings no work (bytes arriving for a direction whose output
+ * is still pending) neither extends the spin nor ends it: a tunnel
+ * waiting for its sink to take more would otherwise fall asleep on
+ * every such edge and pay a wake-up for the room it was waiting for. */
+static void loop_spin_arm(struct loop *l)
+{
+	uint64_t limit = (uint64_t)os_poll_spin_get();
+
+	if (l->moved && limit > 0)
+		l->spin_until = os_monotonic_us() + limit;
+	l->moved = 0;
+}
+
+static int loop_wait(struct loop *l, struct epoll_event *ev)
 {
 	int wait = loop_wait_ms(l), n;
-	uint64_t start, limit = (uint64_t)os_poll_spin_get();
 
-	if (wait == 0 || !busy || limit == 0)
+	if (wait == 0 || l->spin_until == 0)
 		return epoll_wait(l->ep, ev, ENGINE_BATCH, wait);
-	start = os_monotonic_us();
-	do {
+	while (os_monotonic_us() < l->spin_until) {
 		os_yield();
 		n = epoll_wait(l->ep, ev, ENGINE_BATCH, 0);
 		if (n != 0)
 			return n;
-	} while (os_monotonic_us() - start < limit);
+	}
+	l->spin_until = 0;
 	return epoll_wait(l->ep, ev, ENGINE_BATCH, loop_wait_ms(l));
 }
 
@@ -349,8 +390,8 @@ static void loop_main(void *arg)
 	int n;
 
 	for (;;) {
-		n = loop_wait(l, ev, l->moved);
-		l->moved = 0;
+		loop_spin_arm(l);
+		n = loop_wait(l, ev);
 
 		if (n < 0 && errno != EINTR)
 			os_sleep_ms(10);   /* cannot happen with a valid set */
@@ -438,7 +479,7 @@ static int loop_watch(struct loop *l, struct job *j, os_sock_t s, int side)
 	struct epoll_event ev;
 
 	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+	ev.events = j->events[side] = job_events(0);
 	ev.data.ptr = (void *)((uintptr_t)j | (uintptr_t)side);
 	return epoll_ctl(l->ep, EPOLL_CTL_ADD, s, &ev);
 }
