@@ -410,6 +410,16 @@ def start_ftp(root, user="alice", password="wonderland"):
     return port, stop
 
 
+def ftppr_login(port, ftp_port, user="alice", password="wonderland"):
+    """Log in through the ftppr on ``port`` to the start_ftp server on
+    ``ftp_port`` (USER user@host:port).  Returns the ftplib.FTP."""
+    import ftplib
+    f = ftplib.FTP()
+    f.connect(LOOP4, port, timeout=15)
+    f.login("%s@127.0.0.1:%d" % (user, ftp_port), password)
+    return f
+
+
 def curl(args, timeout=60):
     """Run curl; returns CompletedProcess (bytes)."""
     if shutil.which("curl") is None:

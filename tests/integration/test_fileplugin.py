@@ -22,7 +22,7 @@ import pytest
 
 from conftest import (BIN_DIR, LOOP4, free_port, recv_exact,
                       wait_split_record, wait_until)
-from http_util import read_response, start_ftp
+from http_util import ftppr_login, read_response, start_ftp
 from test_pcre import smtp_server  # noqa: F401 (a fixture)
 
 FILEPLUGIN = BIN_DIR / "FilePlugin.ld.so"
@@ -353,13 +353,6 @@ def av_ftppr(proxy, plugins, ftp_root, tmp_path):
     return start
 
 
-def ftp_session(port, ftp_port):
-    f = ftplib.FTP()
-    f.connect(LOOP4, port, timeout=15)
-    f.login("alice@127.0.0.1:%d" % ftp_port, "wonderland")
-    return f
-
-
 def ftp_get(f, name):
     got = io.BytesIO()
     f.retrbinary("RETR " + name, got.write)
@@ -377,7 +370,7 @@ def test_ftp_transfers_are_spooled_one_file_each(av_ftppr):
     transfer or the session end."""
     port, ftp_port, root, log, report, spool = av_ftppr(
         "srvdata,clidata,data,remove keep")
-    f = ftp_session(port, ftp_port)
+    f = ftppr_login(port, ftp_port)
     assert sha(ftp_get(f, "pub/clean.bin")) == sha(FTP_CLEAN)
     f.storbinary("STOR pub/up.bin", io.BytesIO(FTP_UP))
     assert sha(ftp_get(f, "pub/clean.bin")) == sha(FTP_CLEAN)
@@ -406,7 +399,7 @@ def test_ftp_download_with_the_signature_gets_421(av_ftppr):
     names the transfer with 880, the spool file is removed.  A clean
     download in a new session still passes."""
     port, ftp_port, root, log, report, spool = av_ftppr()
-    f = ftp_session(port, ftp_port)
+    f = ftppr_login(port, ftp_port)
     with pytest.raises(ftplib.error_temp) as e:
         ftp_get(f, "pub/bad.bin")
     assert str(e.value).startswith("421") and \
@@ -418,7 +411,7 @@ def test_ftp_download_with_the_signature_gets_421(av_ftppr):
     d = wait_report(report, lambda ln: ln[0] == "data" and
                     ln[4] == "reject", "the refusing data call")
     wait_until(lambda: not os.path.exists(d[1]), 10, what="spool removed")
-    f = ftp_session(port, ftp_port)
+    f = ftppr_login(port, ftp_port)
     assert sha(ftp_get(f, "pub/clean.bin")) == sha(FTP_CLEAN)
     f.quit()
 
@@ -429,7 +422,7 @@ def test_ftp_upload_with_the_signature_gets_421(av_ftppr):
     the signature."""
     port, ftp_port, root, log, report, spool = av_ftppr(
         "clidata,data,remove")
-    f = ftp_session(port, ftp_port)
+    f = ftppr_login(port, ftp_port)
     try:
         f.storbinary("STOR pub/up.bin", io.BytesIO(FTP_BAD))
         pytest.fail("the upload was accepted")

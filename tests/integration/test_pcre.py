@@ -21,7 +21,8 @@ import pytest
 from conftest import (LOOP4, PX_BIN, connect, daemon_env, free_port,
                       recv_exact, split_records, wait_split_record,
                       wait_until)
-from http_util import Origin, curl, raw_request, read_response, start_ftp
+from http_util import (Origin, curl, ftppr_login, raw_request,
+                       read_response, start_ftp)
 from socks_util import socks5_open
 
 LOGFMT = 'logformat "L%N|%E|%U|%C|%T"'
@@ -325,14 +326,6 @@ def ftp_port(tmp_path):
     stop()
 
 
-def ftp_login(port, ftp_port):
-    """Log in through ftppr on port to the test FTP server."""
-    f = ftplib.FTP()
-    f.connect(LOOP4, port, timeout=15)
-    f.login("alice@127.0.0.1:%d" % ftp_port, "wonderland")
-    return f
-
-
 def assert_refused(e, what):
     """e: the ftplib.error_temp of a filter refusal (plugins.md 5.4)."""
     assert str(e.value) == "421 %s refused: policy violation" % what, \
@@ -347,7 +340,7 @@ def test_ftppr_request_deny_877(proxy, tmp_path, ftp_port):
     proxy(cfg(log, 'pcre request deny "^alice@"\nftppr -p%d\n' % port),
           wait_ports=[port])
     with pytest.raises(ftplib.error_temp) as e:
-        ftp_login(port, ftp_port)
+        ftppr_login(port, ftp_port)
     assert_refused(e, "Login")
     wait_rec(log, lambda r: r["err"] == "00877" and
              r["text"].startswith("alice@"))
@@ -360,14 +353,14 @@ def test_ftppr_command_deny_878(proxy, tmp_path, ftp_port):
     port, log = free_port(), tmp_path / "px.log"
     proxy(cfg(log, 'pcre cliheader deny "^(CWD secret|DELE)"\n'
               'ftppr -p%d\n' % port), wait_ports=[port])
-    f = ftp_login(port, ftp_port)
+    f = ftppr_login(port, ftp_port)
     f.cwd("pub")
     with pytest.raises(ftplib.error_temp) as e:
         f.cwd("secret")
     assert_refused(e, "Command")
     f.close()
     wait_rec(log, lambda r: r["err"] == "00878")
-    f = ftp_login(port, ftp_port)
+    f = ftppr_login(port, ftp_port)
     with pytest.raises(ftplib.error_temp) as e:
         f.delete("pub/ok.txt")
     assert_refused(e, "Command")
@@ -382,7 +375,7 @@ def test_ftppr_reply_deny_879_and_data_880(proxy, tmp_path, ftp_port):
     port, log = free_port(), tmp_path / "px.log"
     proxy(cfg(log, 'pcre srvheader deny "^257"\npcre srvdata deny "forbidden"'
               '\nftppr -p%d\n' % port), wait_ports=[port])
-    f = ftp_login(port, ftp_port)
+    f = ftppr_login(port, ftp_port)
     got = []
     f.retrbinary("RETR pub/ok.txt", got.append)
     assert b"".join(got) == b"harmless\n"
@@ -392,7 +385,7 @@ def test_ftppr_reply_deny_879_and_data_880(proxy, tmp_path, ftp_port):
     f.close()
     wait_rec(log, lambda r: r["err"] == "00880" and
              r["text"] == "RETR pub/bad.txt")
-    f = ftp_login(port, ftp_port)
+    f = ftppr_login(port, ftp_port)
     with pytest.raises(ftplib.error_temp) as e:
         f.pwd()
     assert_refused(e, "Reply")
@@ -407,7 +400,7 @@ def test_ftppr_multiline_reply_deny_879(proxy, tmp_path, ftp_port):
     port, log = free_port(), tmp_path / "px.log"
     proxy(cfg(log, 'pcre srvheader deny "^ MDTM"\nftppr -p%d\n' % port),
           wait_ports=[port])
-    f = ftp_login(port, ftp_port)
+    f = ftppr_login(port, ftp_port)
     resp = f.sendcmd("FEAT")
     assert resp.startswith("211-") and "MDTM" not in resp, resp
     with pytest.raises(ftplib.error_temp) as e:
@@ -432,7 +425,7 @@ def test_ftppr_srvdata_big_download_421_880(proxy, tmp_path, ftp_port):
     port, log = free_port(), tmp_path / "px.log"
     proxy(cfg(log, 'pcre srvdata deny "MARK-FORBID"\nftppr -p%d\n' % port),
           wait_ports=[port])
-    f = ftp_login(port, ftp_port)
+    f = ftppr_login(port, ftp_port)
     got = io.BytesIO()
     f.retrbinary("RETR pub/big.bin", got.write)
     assert hashlib.sha256(got.getvalue()).digest() == \
