@@ -360,6 +360,22 @@ static const struct {
 	{ "ldaptrafgroup", 5, 5, cmd_ldaptrafgroup },
 };
 
+/* libldap sets itself up (options, SASL) on its first call.  Make that
+ * call here, on the main thread at start-up, rather than on whichever
+ * worker checks the first user: the set-up is process-wide, and what it
+ * allocates per thread (the SASL library's dlsym() leaves a dlerror
+ * buffer behind) then belongs to a thread that lives as long as the
+ * daemon instead of a worker that may end at any time. */
+static void ldap_lib_init(void)
+{
+	static int done;
+	int v;
+
+	if (!done && ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &v) ==
+		     LDAP_OPT_SUCCESS)
+		done = 1;
+}
+
 PX_PLUGIN_EXPORT int start(const struct px_api *a, int argc, char **argv)
 {
 	static int registered;
@@ -375,6 +391,7 @@ PX_PLUGIN_EXPORT int start(const struct px_api *a, int argc, char **argv)
 		return 2;
 	}
 	api = a;
+	ldap_lib_init();
 	/* Commands live for the process; register once. */
 	for (i = 0; !registered && i < sizeof(ldap_cmds) / sizeof(ldap_cmds[0]);
 	     i++)
