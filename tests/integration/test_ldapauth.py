@@ -11,7 +11,8 @@ credentials, 5 wrong, 7 not in the group).
 ldaptrafgroup / ldapdircount: alice (employeeType internet) is in the
 trafgroup, bob is not; downloads through `socks` from a local source
 server check the quota (code 10, the relay cut near it), the count file
-and the bandwidth.
+(also written by a reload), the bandwidth, a reload changing the limit
+and an unreachable slapd (code 19 unless the group was known).
 
 Needs slapd (Debian slapd) and ldapauth.ld.so next to the binary under
 test (built only when libldap is found: libldap-dev).
@@ -19,13 +20,15 @@ test (built only when libldap is found: libldap-dev).
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 
 import pytest
 
 from auth_util import CURL, LOGFMT, curl_through, record_for
-from conftest import BIN_DIR, connect, free_port, wait_listening
+from conftest import (BIN_DIR, connect, free_port, port_is_free,
+                      wait_listening, wait_until)
 from http_util import Origin
 from socks_util import CMD_CONNECT, socks5_greet, socks5_request
 
@@ -77,9 +80,27 @@ userPassword: s3cret
 """
 
 
+class Slapd:
+    """A slapd on loopback: uri, stop()."""
+
+    def __init__(self, proc, port):
+        self.proc = proc
+        self.port = port
+        self.uri = "ldap://127.0.0.1:%d" % port
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
 @pytest.fixture
-def slapd(tmp_path):
-    """The URI of a slapd that lives for this test only."""
+def slapd_server(tmp_path):
+    """A slapd that lives for this test only (or until stop())."""
     if not os.path.exists(SLAPD) or not os.path.exists("/usr/lib/ldap"):
         pytest.skip("slapd is not installed (Debian package slapd)")
     if not LDAP_PLUGIN.is_file():
@@ -100,17 +121,19 @@ def slapd(tmp_path):
     p = subprocess.Popen([SLAPD, "-d", "0", "-f", str(conf), "-h",
                           "ldap://127.0.0.1:%d/" % port],
                          stdout=log, stderr=subprocess.STDOUT)
+    server = Slapd(p, port)
     try:
         wait_listening(port, timeout=20)
-        yield "ldap://127.0.0.1:%d" % port
+        yield server
     finally:
-        p.terminate()
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(10)
+        server.stop()
         log.close()
+
+
+@pytest.fixture
+def slapd(slapd_server):
+    """The URI of a slapd that lives for this test only."""
+    return slapd_server.uri
 
 
 @pytest.fixture
@@ -220,6 +243,23 @@ def quota_cfg(uri, log, port, groups, extra=""):
             "socks -p%d\n" % port)
 
 
+def strong_cfg(uri, log, port, groups, users=("alice", "bob")):
+    """quota_cfg with `auth strong` (password s3cret): the plugin's check
+    never runs, the stage searches the group itself."""
+    return quota_cfg(uri, log, port, groups).replace(
+        "auth cache ldap\n",
+        "users %s\nauth strong\n"
+        % " ".join(u + ":CL:s3cret" for u in users))
+
+
+def reload_to(d, cfg, text, port):
+    """Rewrite cfg, send SIGUSR1 and wait until the new run listens on
+    port (one the replaced run did not use)."""
+    cfg.write_text(text)
+    d.send_signal(signal.SIGUSR1)
+    d.wait_listening(port, timeout=20)
+
+
 def socks_download(port, target, user, log, timeout=60.0):
     """(bytes received, %E of the record, seconds) of one SOCKS5 CONNECT
     to target (a source server) as user (password s3cret)."""
@@ -327,14 +367,122 @@ def test_trafgroup_applies_to_other_auth_methods(proxy, slapd,
     ran, so the filter searches the trafgroup itself."""
     port, log = free_port(), tmp_path / "px.log"
     src = source_server(2 * MB)
-    cfg = quota_cfg(slapd, log, port, "ldaptrafgroup internet DAILY 1 0\n")
-    cfg = cfg.replace("auth cache ldap\n",
-                      "users alice:CL:s3cret bob:CL:s3cret\nauth strong\n")
-    proxy(cfg, wait_ports=[port])
+    proxy(strong_cfg(slapd, log, port, "ldaptrafgroup internet DAILY 1 0\n"),
+          wait_ports=[port])
     got, code, _ = socks_download(port, src.port, "alice", log)
     assert code == 10 and got < 2 * MB
     got, code, _ = socks_download(port, src.port, "bob", log)
     assert (got, code) == (2 * MB, 0)
+
+
+def test_trafgroup_reload_writes_counts(proxy, slapd, source_server,
+                                       tmp_path):
+    """A reload writes the counts of the run it replaces at once: the
+    minute timer (run when the wall-clock minute changes) has not run
+    since the transfer when the file appears, and the daemon serves on."""
+    log, counts, cfg = tmp_path / "px.log", tmp_path / "counts", \
+        tmp_path / "px.cfg"
+    counts.mkdir()
+    port, port2 = free_port(), free_port()
+    src = source_server(600 * 1024)
+    groups = "ldaptrafgroup internet MONTHLY 1 0\n"
+    extra = "ldapdircount %s/\n" % counts
+    cfg.write_text(quota_cfg(slapd, log, port, groups, extra))
+    # start early in a minute: at least 20 s before the timer runs again
+    if time.time() % 60 > 37:
+        time.sleep(60.5 - time.time() % 60)
+    next_minute = (time.time() // 60 + 1) * 60
+    d = proxy(cfg, wait_ports=[port])
+    # the timer also runs on the first main-loop tick (about 1 s)
+    time.sleep(3)
+    got, code, _ = socks_download(port, src.port, "alice", log)
+    assert (got, code) == (600 * 1024, 0)
+    lc = counts / "alice.lc"
+    assert not lc.exists()
+    reload_to(d, cfg, quota_cfg(slapd, log, port2, groups, extra), port2)
+    wait_until(lc.exists, max(next_minute - time.time() - 0.5, 0.1),
+               what="%s before the minute timer" % lc)
+    assert time.time() < next_minute
+    used, start = (int(x) for x in lc.read_text().split())
+    assert 600 * 1024 <= used <= 600 * 1024 + 64 * 1024, used
+    assert abs(start - time.time()) < 3600 * 24 * 32
+    assert not (counts / "bob.lc").exists()
+    assert d.alive()
+    # the count is kept: another 600 KB cross the 1 MB quota
+    got, code, _ = socks_download(port2, src.port, "alice", log)
+    assert code == 10 and got < 600 * 1024
+    got, code, _ = socks_download(port2, src.port, "bob", log)
+    assert (got, code) == (600 * 1024, 0)
+
+
+def test_trafgroup_ldap_unreachable_refuses(proxy, slapd, source_server,
+                                            tmp_path):
+    """The group search fails and the group was never known: code 19,
+    for members and non-members alike (it cannot be told which)."""
+    port, log = free_port(), tmp_path / "px.log"
+    src = source_server(64 * 1024)
+    dead = "ldap://127.0.0.1:%d" % free_port()
+    proxy(strong_cfg(dead, log, port, "ldaptrafgroup internet DAILY 1 0\n"),
+          wait_ports=[port])
+    for user in ("alice", "bob", "alice"):
+        got, code, _ = socks_download(port, src.port, user, log)
+        assert (code, got <= 0) == (19, True), (user, got, code)
+
+
+def test_trafgroup_known_group_outlives_ldap_outage(proxy, slapd_server,
+                                                    source_server, tmp_path):
+    """slapd stops after alice's and bob's groups were found: they keep
+    theirs (alice limited, bob not); carol, never searched, gets 19."""
+    port, log = free_port(), tmp_path / "px.log"
+    src = source_server(600 * 1024)
+    proxy(strong_cfg(slapd_server.uri, log, port,
+                     "ldaptrafgroup internet DAILY 1 0\n",
+                     users=("alice", "bob", "carol")), wait_ports=[port])
+    for user in ("alice", "bob"):
+        got, code, _ = socks_download(port, src.port, user, log)
+        assert (got, code) == (600 * 1024, 0), user
+    slapd_server.stop()
+    wait_until(lambda: port_is_free(slapd_server.port), 10,
+               what="slapd to close its port")
+    got, code, _ = socks_download(port, src.port, "carol", log)
+    assert code == 19 and got <= 0
+    got, code, _ = socks_download(port, src.port, "alice", log)
+    assert code == 10 and got < 600 * 1024
+    got, code, _ = socks_download(port, src.port, "alice", log)
+    assert code == 10 and got <= 0
+    got, code, _ = socks_download(port, src.port, "bob", log)
+    assert (got, code) == (600 * 1024, 0)
+
+
+def test_trafgroup_reload_applies_new_limit_to_count(proxy, slapd,
+                                                     source_server,
+                                                     tmp_path):
+    """A reload keeps alice's count and applies the new limit to it."""
+    log, cfg = tmp_path / "px.log", tmp_path / "px.cfg"
+    ports = [free_port() for _ in range(3)]
+    src = source_server(600 * 1024)
+
+    def limit(mb, port):
+        return quota_cfg(slapd, log, port,
+                         "ldaptrafgroup internet DAILY %d 0\n" % mb)
+    cfg.write_text(limit(1, ports[0]))
+    d = proxy(cfg, wait_ports=[ports[0]])
+    got, code, _ = socks_download(ports[0], src.port, "alice", log)
+    assert (got, code) == (600 * 1024, 0)
+    # 2 MB: 1.2 and 1.8 MB counted are past the old limit, not the new
+    reload_to(d, cfg, limit(2, ports[1]), ports[1])
+    for _ in range(2):
+        got, code, _ = socks_download(ports[1], src.port, "alice", log)
+        assert (got, code) == (600 * 1024, 0)
+    # the count was kept: the next transfer crosses 2 MB
+    got, code, _ = socks_download(ports[1], src.port, "alice", log)
+    assert code == 10 and got < 600 * 1024
+    # back to 1 MB: used up at once; bob is not limited
+    reload_to(d, cfg, limit(1, ports[2]), ports[2])
+    got, code, _ = socks_download(ports[2], src.port, "alice", log)
+    assert code == 10 and got <= 0
+    got, code, _ = socks_download(ports[2], src.port, "bob", log)
+    assert (got, code) == (600 * 1024, 0)
 
 
 @pytest.mark.parametrize("lines,line,msg", [
