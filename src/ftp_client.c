@@ -33,7 +33,7 @@ static void ftp_reply_keep(struct ftp_reply *r, const char *line, size_t len)
 	r->text[r->textlen] = '\0';
 }
 
-static int ftp_code_of(const char *line, size_t len)
+int ftp_code_of(const char *line, size_t len)
 {
 	if (len < 3 || line[0] < '1' || line[0] > '5' || line[1] < '0' ||
 	    line[1] > '9' || line[2] < '0' || line[2] > '9')

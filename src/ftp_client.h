@@ -58,6 +58,9 @@ struct ftp_reply {
 enum { FTP_REPLY_MORE = 0, FTP_REPLY_DONE = 1, FTP_REPLY_BAD = -1 };
 
 void ftp_reply_init(struct ftp_reply *r);
+/* The code of an FTP reply line line[0..len) (no NUL needed): its three
+ * digits followed by nothing, ' ' or '-'; -1 when it is none. */
+int ftp_code_of(const char *line, size_t len);
 /* Feed one line without its line end.  Returns FTP_REPLY_DONE when the
  * reply is complete (r->code set), FTP_REPLY_MORE, or FTP_REPLY_BAD
  * when the first line does not start with a 3-digit code. */

@@ -108,10 +108,12 @@ static int ftppr_send(struct ftppr *fp, const char *text)
  * end with "<same code> "), so that a refusal can close one first. */
 static void ftppr_track_reply(struct ftppr *fp, const char *line, size_t len)
 {
-	int code = len >= 3 ? atoi(line) : 0;
+	int code = ftp_code_of(line, len);
 
+	if (code < 0)
+		return;
 	if (fp->open_code == 0) {
-		if (len > 3 && line[3] == '-' && code >= 100 && code <= 999)
+		if (len > 3 && line[3] == '-')
 			fp->open_code = code;
 	} else if (code == fp->open_code && (len == 3 || line[3] == ' ')) {
 		fp->open_code = 0;

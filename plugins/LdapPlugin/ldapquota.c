@@ -35,6 +35,11 @@
  * again (the auth check refreshes it whenever it runs). */
 #define LQ_MEMBER_TTL 300
 #define LQ_PATH_MAX (LDAP_TEXT_MAX + 300)
+/* Records at most (they are never freed): a bound on what a stream of
+ * distinct names (an auth chain that accepts any name) can cost.  Past
+ * it, a name not yet seen is searched on every request and a member of
+ * a trafgroup is refused (code 19): its quota could not be kept. */
+#define LQ_USERS_MAX 100000
 
 struct lq_user {
 	struct lq_user *next;
@@ -64,6 +69,7 @@ static pthread_mutex_t lq_lock = PTHREAD_MUTEX_INITIALIZER;
  * Taken before lq_lock. */
 static pthread_mutex_t lq_io = PTHREAD_MUTEX_INITIALIZER;
 static struct lq_user *table[LQ_BUCKETS];
+static size_t nusers;                 /* records in table */
 
 void lq_init(const struct px_api *a)
 {
@@ -81,7 +87,7 @@ static unsigned hash(const char *s)
 	return h % LQ_BUCKETS;
 }
 
-/* Under lq_lock.  NULL: no memory. */
+/* Under lq_lock.  NULL: no memory, or LQ_USERS_MAX records. */
 static struct lq_user *user_get(const char *name)
 {
 	unsigned b = hash(name);
@@ -91,10 +97,13 @@ static struct lq_user *user_get(const char *name)
 	for (u = table[b]; u != NULL; u = u->next)
 		if (strcmp(u->name, name) == 0)
 			return u;
+	if (nusers >= LQ_USERS_MAX)
+		return NULL;
 	n = strlen(name);
 	u = calloc(1, sizeof(*u) + n + 1);
 	if (u == NULL)
 		return NULL;
+	nusers++;
 	memcpy(u->name, name, n + 1);
 	u->group = LQ_NO_GROUP;
 	u->next = table[b];
