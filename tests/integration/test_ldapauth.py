@@ -21,13 +21,14 @@ test (built only when libldap is found: libldap-dev).
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
 import pytest
 
 from auth_util import CURL, LOGFMT, curl_through, record_for
-from conftest import (BIN_DIR, connect, free_port, port_is_free,
+from conftest import (BIN_DIR, connect, free_port,
                       wait_listening, wait_until)
 from http_util import Origin
 from socks_util import CMD_CONNECT, socks5_greet, socks5_request
@@ -78,6 +79,17 @@ sn: B
 employeeType: office
 userPassword: s3cret
 """
+
+
+def refuses(port):
+    """True if a connection to 127.0.0.1:port is refused."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 class Slapd:
@@ -442,8 +454,10 @@ def test_trafgroup_known_group_outlives_ldap_outage(proxy, slapd_server,
         got, code, _ = socks_download(port, src.port, user, log)
         assert (got, code) == (600 * 1024, 0), user
     slapd_server.stop()
-    wait_until(lambda: port_is_free(slapd_server.port), 10,
-               what="slapd to close its port")
+    # stop() waited for slapd's exit; its port may keep TIME_WAIT
+    # sockets for a minute, so check that nothing accepts there
+    wait_until(lambda: refuses(slapd_server.port), 10,
+               what="slapd's port to refuse connections")
     got, code, _ = socks_download(port, src.port, "carol", log)
     assert code == 19 and got <= 0
     got, code, _ = socks_download(port, src.port, "alice", log)
